@@ -1,0 +1,40 @@
+# StoreLoop: `make run` starts the local cloud with demo data; `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+# The first python3.12 / python3.11 that actually runs (pyenv shims may exist without a version behind them).
+PYTHON := $(shell for p in python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info[:2] not in ((3,11),(3,12)))' 2>/dev/null && { echo $$p; break; }; done)
+export PYTHONPATH := $(CURDIR)/shared:$(CURDIR)
+
+.PHONY: run test lint bench demo openapi clean setup
+
+$(BIN)/.installed: requirements-dev.txt shared/requirements.txt
+	@test -n "$(PYTHON)" || { echo "need python3.11 or python3.12 on PATH" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+setup: $(BIN)/.installed
+
+run: $(BIN)/.installed  ## the local cloud on 127.0.0.1:3000 (API) and :3001 (WeChat fake), in the foreground
+	$(BIN)/python -m local
+
+test: $(BIN)/.installed  ## the whole suite: unit, integration, contention, e2e, template checks
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check shared functions local tests bench
+	$(BIN)/mypy shared/storeloop
+
+bench: $(BIN)/.installed  ## speed and cost ratios, measured in one run
+	$(BIN)/python -m bench
+
+demo: $(BIN)/.installed  ## walks the whole loop against a running `make run`
+	$(BIN)/python -m local.demo
+
+openapi: $(BIN)/.installed  ## rewrite docs/openapi.json from the handlers
+	$(BIN)/python -m local.openapi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

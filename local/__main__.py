@@ -1,0 +1,54 @@
+"""`python -m local` (what `make run` starts): the local cloud in the foreground with demo data; Ctrl-C stops it."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import signal
+import sys
+import threading
+
+from local.openapi import write_openapi
+from local.seed import seed
+from local.system import LocalSystem
+
+
+def main() -> int:
+    logging.basicConfig(level=os.environ.get("STORELOOP_LOCAL_LOG", "INFO"),
+                        format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
+    # The handlers log JSON through Powertools at INFO; the gateway line per request is enough here.
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", os.environ.get("STORELOOP_HANDLER_LOG", "WARNING"))
+    host = os.environ.get("STORELOOP_HOST", "127.0.0.1")
+    api_port = int(os.environ.get("STORELOOP_API_PORT", "3000"))
+    wechat_port = int(os.environ.get("STORELOOP_WECHAT_PORT", "3001"))
+    system = LocalSystem(host, api_port, wechat_port)
+    try:
+        system.start()
+    except OSError as exc:
+        system.stop()
+        if exc.errno == errno.EADDRINUSE:
+            print(f"storeloop: a port is taken ({exc}). Stop what uses it, or choose others: "
+                  f"STORELOOP_API_PORT={api_port} STORELOOP_WECHAT_PORT={wechat_port} make run", file=sys.stderr)
+            return 2
+        raise
+    assert system.cloud is not None and system.server is not None and system.wechat is not None
+    demo = seed(system.client)
+    write_openapi(system.cloud)
+    print(f"StoreLoop local cloud\n  API      {system.server.base_url}   (GET /health, /openapi.json)\n"
+          f"  WeChat   {system.wechat.base_url}   (fake: login, messages, Pay, /_sim/pay)\n"
+          f"  admin token: POST /auth/login {{\"code\": \"admin\"}}; demo stores: "
+          f"{', '.join(s['store_id'] for s in demo['stores'])}\nCtrl-C stops everything.", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        system.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The local API server on 127.0.0.1:3000: HTTP in, API Gateway events to the handlers, one log line a request."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from local.apigw import ApiGateway
+
+log = logging.getLogger("local")
+
+MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit
+
+
+class ApiServer:
+    def __init__(self, gateway: ApiGateway, host: str = "127.0.0.1", port: int = 3000,
+                 openapi: dict[str, Any] | None = None, local_routes: dict[str, Any] | None = None) -> None:
+        self.gateway = gateway
+        self.host = host
+        self.port = port
+        self.openapi = openapi or {}
+        self.local_routes = local_routes or {}  # "POST /_local/..." -> callable(path, body) -> (status, json)
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> ApiServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_BODY:
+                    self._write(413, {"Content-Type": "application/json"}, json.dumps({"error": {
+                        "code": "PAYLOAD_TOO_LARGE", "message": "request body too large", "request_id": None}}).encode())
+                    return
+                body = self.rfile.read(length) if length else b""
+                path = urlsplit(self.path).path
+                if self.command == "GET" and path == "/openapi.json":
+                    self._write(200, {"Content-Type": "application/json"}, json.dumps(server.openapi).encode())
+                    return
+                for key, fn in server.local_routes.items():
+                    method, _, prefix = key.partition(" ")
+                    if self.command == method and path.startswith(prefix):
+                        status, value = fn(path, body)
+                        self._write(status, {"Content-Type": "application/json"}, json.dumps(value).encode())
+                        return
+                resp = server.gateway.handle(self.command, self.path, list(self.headers.items()), body,
+                                             source_ip=self.client_address[0])
+                self._write(resp.status, resp.headers, resp.body)
+
+            def _write(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                self.send_response(status)
+                for k, v in headers.items():
+                    if k.lower() not in ("content-length", "connection", "transfer-encoding"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+            def log_message(self, fmt: str, *args: Any) -> None:
+                pass  # the gateway logs one line per request
+
+        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True, name="api-server").start()
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

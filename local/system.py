@@ -1,0 +1,73 @@
+"""The whole local system in one object: WeChat fake, moto-backed stack, API Gateway and the HTTP server."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from local.apigw import ApiGateway
+from local.cloud import LocalCloud
+from local.openapi import build_openapi
+from local.server import ApiServer
+from local.stack import ROOT
+from local.testing import TestClient
+from local.wechat_fake import WeChatFake
+
+log = logging.getLogger("local")
+
+
+class LocalSystem:
+    def __init__(self, host: str = "127.0.0.1", api_port: int = 3000, wechat_port: int = 3001,
+                 template: str | Path = ROOT / "template.yaml", overrides: dict[str, str] | None = None) -> None:
+        self.host = host
+        self.api_port = api_port
+        self.wechat_port = wechat_port
+        self.template = template
+        self.overrides = overrides
+        self.wechat: WeChatFake | None = None
+        self.cloud: LocalCloud | None = None
+        self.server: ApiServer | None = None
+
+    def start(self, *, serve_http: bool = True, pollers: bool = True) -> LocalSystem:
+        # Bind both ports first, so a taken port fails before anything else starts.
+        self.wechat = WeChatFake(self.host, self.wechat_port).start()
+        api_base = f"http://{self.host}:{self.api_port}"
+        server = None
+        if serve_http:
+            server = ApiServer(None, self.host, self.api_port)  # type: ignore[arg-type]
+            server.start()
+            api_base = server.base_url
+        self.wechat.api_base = api_base
+        self.cloud = LocalCloud(self.template, wechat_base=self.wechat.base_url, api_base=api_base,
+                                overrides=self.overrides).start()
+        self.gateway = ApiGateway(self.cloud)
+        self.client = TestClient(self.gateway)
+        if server is not None:
+            server.gateway = self.gateway
+            server.openapi = build_openapi(self.cloud)
+            server.local_routes = self.local_routes()
+            self.server = server
+        if pollers:
+            self.cloud.start_pollers()
+        return self
+
+    def local_routes(self) -> dict[str, Any]:
+        """Local-only helpers (never in template.yaml): run a schedule now."""
+        def run_schedule(path: str, body: bytes) -> tuple[int, Any]:
+            name = path.rsplit("/", 2)[-2] if path.endswith("/run") else path.rsplit("/", 1)[-1]
+            assert self.cloud is not None
+            try:
+                return 200, {"schedule": name, "result": self.cloud.run_schedule(name)}
+            except KeyError:
+                return 404, {"error": {"code": "NOT_FOUND", "message": f"no schedule {name}",
+                                       "known": sorted(self.cloud.schedules)}}
+        return {"POST /_local/schedules/": run_schedule}
+
+    def stop(self) -> None:
+        for part in (self.server, self.cloud, self.wechat):
+            if part is not None:
+                try:
+                    part.stop()
+                except Exception:  # noqa: BLE001 - stop everything we can
+                    log.exception("stopping %s", type(part).__name__)

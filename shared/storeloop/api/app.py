@@ -1,0 +1,156 @@
+"""The resolver factory: one APIGatewayRestResolver per function, with every error mapped once to the envelope."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.shared.json_encoder import Encoder
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+
+from storeloop.domain.errors import DomainError
+from storeloop.errors import ApiError, Forbidden, PayloadTooLarge, Unauthenticated
+from storeloop.tokens import Caller
+
+logger = Logger(service="storeloop")
+tracer = Tracer(service="storeloop")
+metrics = Metrics(namespace="StoreLoop", service="storeloop")
+
+MAX_BODY_BYTES = 64 * 1024
+
+# Most requests publish no business metric; that is expected, not worth a warning per request.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+def error_response(status: int, code: str, message: str, request_id: str | None, details: Any = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    error: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
+    if details is not None:
+        error["details"] = details
+    return Response(status_code=status, content_type="application/json",
+                    body=_serialize({"error": error}), headers=headers or {})
+
+
+def _validation_details(errors: Any) -> list[dict[str, Any]]:
+    details = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+        if err.get("type") == "json_invalid":
+            loc = []
+        details.append({"field": ".".join(loc) or "body", "issue": err.get("type", "invalid"),
+                        "message": err.get("msg", "")})
+    return details
+
+
+def _serialize(value: Any) -> str:
+    # UTF-8 on the wire: store names and addresses are Chinese, and \uXXXX triples their size.
+    return json.dumps(value, cls=Encoder, ensure_ascii=False, separators=(",", ":"))
+
+
+def make_app() -> APIGatewayRestResolver:
+    """A resolver with validation on and the envelope for every error; settings are checked here, at cold start."""
+    from storeloop.runtime import bootstrap
+
+    bootstrap()
+    app = APIGatewayRestResolver(enable_validation=True, serializer=_serialize)
+
+    def request_id() -> str | None:
+        try:
+            return app.current_event.request_context.request_id
+        except Exception:  # noqa: BLE001 - the envelope must never fail
+            return None
+
+    @app.exception_handler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, request_id(), exc.details, exc.headers)
+
+    @app.exception_handler(DomainError)
+    def _domain_error(exc: DomainError) -> Response:
+        return error_response(exc.status, exc.code, str(exc) or exc.code.lower().replace("_", " "), request_id())
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(exc: RequestValidationError) -> Response:
+        return error_response(400, "VALIDATION_FAILED", "request is not valid", request_id(),
+                              _validation_details(exc.errors()))
+
+    @app.exception_handler(IdempotencyValidationError)
+    def _reused(exc: IdempotencyValidationError) -> Response:
+        return error_response(409, "IDEMPOTENCY_KEY_REUSED",
+                              "this Idempotency-Key was used with another request body", request_id())
+
+    @app.exception_handler(IdempotencyAlreadyInProgressError)
+    def _in_progress(exc: IdempotencyAlreadyInProgressError) -> Response:
+        return error_response(409, "IDEMPOTENCY_IN_PROGRESS", "a request with this Idempotency-Key is running",
+                              request_id(), headers={"Retry-After": "1"})
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(500, "INTERNAL", "internal error", request_id())
+
+    @app.not_found
+    def _not_found(exc: Exception) -> Response:
+        return error_response(404, "NOT_FOUND", "no such route", request_id())
+
+    return app
+
+
+def current_caller(app: APIGatewayRestResolver) -> Caller:
+    """The caller the authorizer vouched for (its context arrives in requestContext.authorizer)."""
+    ctx = app.current_event.request_context.authorizer or {}
+    raw = dict(ctx) if not hasattr(ctx, "raw_event") else dict(ctx.raw_event)
+    member_id = raw.get("member_id")
+    if not member_id:
+        raise Unauthenticated()
+    split = lambda v: tuple(x for x in str(v or "").split(",") if x)  # noqa: E731
+    return Caller(member_id=str(member_id), roles=split(raw.get("roles")) or ("member",),
+                  store_ids=split(raw.get("store_ids")), staff_role=raw.get("staff_role") or None)
+
+
+def _reject_early(event: dict) -> dict | None:
+    """Answer before validation what needs no parsing: oversized bodies, and /admin/* for non-admins."""
+    ctx = event.get("requestContext") or {}
+    err: ApiError | None = None
+    body = event.get("body") or ""
+    if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
+        err = PayloadTooLarge(f"body larger than {MAX_BODY_BYTES} bytes")
+    elif str(event.get("resource", "")).startswith("/admin/"):
+        roles = str((ctx.get("authorizer") or {}).get("roles") or "").split(",")
+        if "admin" not in roles:
+            err = Forbidden("admin role required")
+    if err is None:
+        return None
+    resp = error_response(err.status, err.code, err.message, ctx.get("requestId"))
+    return {"statusCode": resp.status_code, "headers": {"Content-Type": "application/json"},
+            "body": resp.body, "isBase64Encoded": False}
+
+
+def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dict]:
+    """The Lambda entry point around `app.resolve`: correlation id, size limit, idempotency context, metrics."""
+    from storeloop.api.idempotency import register_context
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+    @metrics.log_metrics
+    def handler(event: dict, context: Any) -> dict:
+        from storeloop.runtime import bootstrap
+
+        bootstrap()  # no-op when warm; rebinds after the local cloud resets a stack
+        register_context(context)
+        rejected = _reject_early(event)
+        return rejected if rejected is not None else app.resolve(event, context)
+
+    return handler
+
+
+def created(model: Any) -> tuple[dict, int]:
+    """A 201 with the model as body (the one way handlers answer a creating POST)."""
+    return (model.model_dump(mode="json") if hasattr(model, "model_dump") else model), 201

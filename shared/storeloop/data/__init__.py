@@ -1,0 +1,1 @@
+"""Data access: pynamodb models and repository functions, the only code that talks to DynamoDB."""

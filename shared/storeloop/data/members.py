@@ -1,0 +1,90 @@
+"""Members: the profile keyed by our own member id, the openid link to it, and staff assignments."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from storeloop.data.models import Entity, connection
+from storeloop.domain.clock import now, to_rfc3339
+
+
+def member_pk(member_id: str) -> str:
+    return f"MEMBER#{member_id}"
+
+
+class MemberProfile(Entity):
+    member_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    openid_enc = UnicodeAttribute(null=True)  # encrypted; needed to message or charge the member
+    status = UnicodeAttribute(default="active")
+    joined_at = UnicodeAttribute(null=True)
+    points = NumberAttribute(default=0)
+    lifetime_spend_fen = NumberAttribute(default=0)
+
+
+class OpenIdLink(Entity):
+    """PK OPENID#<keyed hash of the openid>: the openid itself never appears in a key or a log."""
+
+    member_id = UnicodeAttribute()
+
+
+class StaffAssignment(Entity):
+    member_id = UnicodeAttribute()
+    role = UnicodeAttribute()  # clerk | manager
+    store_ids = ListAttribute(of=UnicodeAttribute)
+    updated_at = UnicodeAttribute()
+
+
+@dataclass(frozen=True)
+class LoginIdentity:
+    member_id: str
+    created: bool
+
+
+def find_or_create_member(openid_hash: str, openid_enc: str) -> LoginIdentity:
+    """The member linked to this openid, created (link and profile in one transaction) on first login."""
+    link_pk = f"OPENID#{openid_hash}"
+    try:
+        return LoginIdentity(OpenIdLink.get(link_pk, "LINK").member_id, created=False)
+    except DoesNotExist:
+        pass
+    member_id = "m_" + uuid.uuid4().hex[:20]
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(OpenIdLink(link_pk, "LINK", member_id=member_id), condition=OpenIdLink.PK.does_not_exist())
+            tx.save(MemberProfile(member_pk(member_id), "PROFILE", member_id=member_id,
+                                  created_at=to_rfc3339(now()), openid_enc=openid_enc),
+                    condition=MemberProfile.PK.does_not_exist())
+    except TransactWriteError:
+        # Two first logins raced; the other one linked the openid. Use its member.
+        return LoginIdentity(OpenIdLink.get(link_pk, "LINK", consistent_read=True).member_id, created=False)
+    return LoginIdentity(member_id, created=True)
+
+
+def get_profile(member_id: str) -> MemberProfile | None:
+    try:
+        return MemberProfile.get(member_pk(member_id), "PROFILE")
+    except DoesNotExist:
+        return None
+
+
+def get_staff(member_id: str) -> StaffAssignment | None:
+    try:
+        return StaffAssignment.get(member_pk(member_id), "STAFF")
+    except DoesNotExist:
+        return None
+
+
+def put_staff(member_id: str, role: str, store_ids: list[str]) -> StaffAssignment:
+    item = StaffAssignment(member_pk(member_id), "STAFF", member_id=member_id, role=role,
+                           store_ids=store_ids, updated_at=to_rfc3339(now()))
+    # Only for an existing member: the condition checks the profile in the same transaction.
+    with TransactWrite(connection=connection()) as tx:
+        tx.condition_check(MemberProfile, member_pk(member_id), "PROFILE", condition=MemberProfile.PK.exists())
+        tx.save(item)
+    return item

@@ -1,0 +1,76 @@
+"""Stores and staff: request bodies and response shapes."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from storeloop.schemas import RequestModel
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class CreateStoreRequest(RequestModel):
+    store_id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1, max_length=100)
+    city: str = Field(min_length=1, max_length=50)
+    address: str = Field(min_length=1, max_length=200)
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    open_time: str = "10:00"
+    close_time: str = "22:00"
+    slot_minutes: int = Field(default=30, ge=5, le=240)
+    slot_capacity: int = Field(default=4, ge=1, le=1000)
+
+    @field_validator("open_time", "close_time")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        if not _HHMM.match(v):
+            raise ValueError("must be HH:MM (24 h)")
+        return v
+
+    @model_validator(mode="after")
+    def _hours(self) -> CreateStoreRequest:
+        if self.close_time <= self.open_time:
+            raise ValueError("close_time must be after open_time")
+        return self
+
+
+class StoreOut(BaseModel):
+    store_id: str
+    name: str
+    city: str
+    address: str
+    lat: float
+    lng: float
+    open_time: str
+    close_time: str
+    slot_minutes: int
+    slot_capacity: int
+    distance_m: int | None = None
+
+
+class StoreList(BaseModel):
+    items: list[StoreOut]
+    next: str | None = None
+
+
+class AssignStaffRequest(RequestModel):
+    member_id: str = Field(pattern=ID_PATTERN)
+    role: Literal["clerk", "manager"]
+    store_ids: list[str] = Field(min_length=1, max_length=50)
+
+
+class StaffOut(BaseModel):
+    member_id: str
+    role: str
+    store_ids: list[str]
+    effective: str = "next_login"
+
+
+class PosSecretOut(BaseModel):
+    store_id: str
+    secret: str
