@@ -23,6 +23,8 @@ class MemberProfile(Entity):
     openid_enc = UnicodeAttribute(null=True)  # encrypted; needed to message or charge the member
     status = UnicodeAttribute(default="active")
     joined_at = UnicodeAttribute(null=True)
+    joined_store_id = UnicodeAttribute(null=True)
+    joined_campaign_id = UnicodeAttribute(null=True)
     points = NumberAttribute(default=0)
     lifetime_spend_fen = NumberAttribute(default=0)
 
@@ -88,3 +90,19 @@ def put_staff(member_id: str, role: str, store_ids: list[str]) -> StaffAssignmen
         tx.condition_check(MemberProfile, member_pk(member_id), "PROFILE", condition=MemberProfile.PK.exists())
         tx.save(item)
     return item
+
+
+def start_membership(tx: TransactWrite, member_id: str, at: str, store_id: str | None,
+                     campaign_id: str | None = None) -> None:
+    """Add to `tx` the update that makes a shopper a member at their first redemption, paid order or POS sale.
+
+    `joined_at` is set only if absent, so the first event wins and later ones change nothing; the store and
+    campaign it came through are kept for analytics (new members per store and per campaign).
+    """
+    actions = [MemberProfile.joined_at.set(MemberProfile.joined_at | at)]
+    if store_id:
+        actions.append(MemberProfile.joined_store_id.set(MemberProfile.joined_store_id | store_id))
+    if campaign_id:
+        actions.append(MemberProfile.joined_campaign_id.set(MemberProfile.joined_campaign_id | campaign_id))
+    tx.update(MemberProfile(member_pk(member_id), "PROFILE"), actions=actions,
+              condition=MemberProfile.PK.exists())
