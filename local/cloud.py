@@ -79,6 +79,25 @@ def _patch_moto() -> None:
     _patched = True
 
 
+def _jsonable(value: Any) -> Any:
+    """Stream records as Lambda sends them: JSON types only (boto3 gives datetimes and bytes)."""
+    import datetime as dt
+
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return int(value.timestamp())
+    if isinstance(value, (bytes, bytearray)):
+        import base64
+
+        return base64.b64encode(value).decode()
+    if type(value).__name__ == "Decimal":
+        return str(value)
+    return value
+
+
 class LambdaContext:
     def __init__(self, name: str, timeout_s: int) -> None:
         self.function_name = name
@@ -109,6 +128,9 @@ class LocalCloud:
         self._pollers: list[threading.Thread] = []
         self._stop = threading.Event()
         self.sqs_sources: list[tuple[str, str, int]] = []  # (queue url, function, batch size)
+        self.stream_sources: list[tuple[str, str, int]] = []  # (table logical id, function, batch size)
+        self._stream_positions: dict[str, int] = {}  # function -> records delivered
+        self._stream_lock = threading.Lock()
         self.schedules: dict[str, tuple[str, dict[str, Any]]] = {}  # name -> (function, event props)
 
     # ------------------------------------------------------------------ lifecycle
@@ -197,6 +219,9 @@ class LocalCloud:
                 if ev.get("Type") == "SQS":
                     url = self.resolver.resolve({"Ref": props["Queue"]["Fn::GetAtt"][0]})
                     self.sqs_sources.append((url, lid, int(props.get("BatchSize", 10))))
+                elif ev.get("Type") == "DynamoDB":
+                    table = props["Stream"]["Fn::GetAtt"][0]
+                    self.stream_sources.append((table, lid, int(props.get("BatchSize", 100))))
                 elif ev.get("Type") in ("Schedule", "ScheduleV2"):
                     self.schedules[props.get("Name") or f"{lid}-{name}"] = (lid, props)
 
@@ -346,6 +371,38 @@ class LocalCloud:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
         return 1
 
+    def drain_streams(self, max_rounds: int = 50) -> int:
+        """Deliver every new DynamoDB stream record to its function now, in order, as Lambda's poller would."""
+        runs = 0
+        for _ in range(max_rounds):
+            delivered = sum(self._stream_once(table, lid, batch) for table, lid, batch in self.stream_sources)
+            runs += delivered
+            if not delivered:
+                break
+        return runs
+
+    def _stream_once(self, table_lid: str, lid: str, batch: int) -> int:
+        # moto 5.2.5's DynamoDB Streams API answers "Not yet implemented" to DescribeStream under botocore 1.44,
+        # so read the table's stream shard from moto's backend directly (records in the Lambda event shape).
+        from moto.dynamodb.models import dynamodb_backends
+
+        table = dynamodb_backends[ACCOUNT][REGION].get_table(self.physical[table_lid]["Ref"])
+        shard = getattr(table, "stream_shard", None)
+        if shard is None:
+            return 0
+        with self._stream_lock:  # one reader per shard: Lambda keeps a shard's records in order
+            with _db_lock:
+                start = self._stream_positions.get(lid, 0)
+                records = [r.to_json() for r in shard.items[start:start + batch]]
+            if not records:
+                return 0
+            arn = self.physical[table_lid]["StreamArn"]
+            for r in records:
+                r["eventSourceARN"] = arn
+            self.invoke(lid, {"Records": _jsonable(records)})  # raises: the batch is delivered again
+            self._stream_positions[lid] = start + len(records)
+        return 1
+
     def physical_arn_of_queue(self, url: str) -> str:
         for names in self.physical.values():
             if names.get("Ref") == url:
@@ -368,6 +425,20 @@ class LocalCloud:
 
         for url, lid, batch in self.sqs_sources:
             t = threading.Thread(target=loop, args=(url, lid, batch), daemon=True, name=f"sqs-{lid}")
+            t.start()
+            self._pollers.append(t)
+
+        def stream_loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    if not self.drain_streams(max_rounds=1):
+                        self._stop.wait(interval)
+                except Exception:  # noqa: BLE001 - keep polling, as Lambda does
+                    log.exception("stream poller")
+                    self._stop.wait(1)
+
+        if self.stream_sources:
+            t = threading.Thread(target=stream_loop, daemon=True, name="streams")
             t.start()
             self._pollers.append(t)
 

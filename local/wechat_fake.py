@@ -31,20 +31,23 @@ class WeChatFake:
         self.port = port
         self.api_base = api_base
         self.login_calls = 0
-        self.messages: list[dict[str, Any]] = []
         self.extra: list[Any] = []  # mounted fakes with .handle(method, path, headers, body)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.down = False  # tests flip this to see how the backend copes with WeChat being unreachable
-        try:
-            from local.wechat_pay_fake import PayFake
-            from local.stack import ROOT
+        from local.stack import ROOT
+        from local.wechat_pay_fake import PayFake
 
-            self.pay = PayFake(ROOT / "local" / "keys", lambda url: url)
-            self.extra.append(self.pay)
+        self.pay = PayFake(ROOT / "local" / "keys", lambda url: url)
+        self.extra.append(self.pay)
+        try:  # subscription messages and access tokens
+            from local.wechat_msg_fake import MessageFake
+
+            self.msg: Any = MessageFake()
+            self.extra.append(self.msg)
         except ImportError:
-            self.pay = None
+            self.msg = None
 
     @property
     def base_url(self) -> str:
@@ -56,9 +59,6 @@ class WeChatFake:
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if method == "GET" and parts.path == "/sns/jscode2session":
             return self._json(200, self.jscode2session(query))
-        if method == "GET" and parts.path == "/_sim/messages":
-            with self._lock:
-                return self._json(200, {"items": list(self.messages)})
         for fake in self.extra:
             answer = fake.handle(method, raw_path, headers, body)
             if answer is not None:
