@@ -79,6 +79,18 @@ def _patch_moto() -> None:
     _patched = True
 
 
+_clients: dict[str, Any] = {}
+
+
+def _client(service: str) -> Any:
+    """The local cloud's own AWS clients, made once per process (botocore clients are thread-safe)."""
+    if service not in _clients:
+        import boto3
+
+        _clients[service] = boto3.client(service, region_name=REGION)
+    return _clients[service]
+
+
 def _jsonable(value: Any) -> Any:
     """Stream records as Lambda sends them: JSON types only (boto3 gives datetimes and bytes)."""
     import datetime as dt
@@ -143,8 +155,11 @@ class LocalCloud:
         os.environ["AWS_DEFAULT_REGION"] = REGION
         os.environ["AWS_REGION"] = REGION
         os.environ.pop("AWS_PROFILE", None)
+        # Keep boto3's default session across stacks: re-reading botocore's service models per stack costs
+        # ~0.15 s, and a test suite starts hundreds of stacks. Clients made earlier stay mocked.
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True},
-                                      "lambda": {"use_docker": False}})
+                                      "lambda": {"use_docker": False},
+                                      "core": {"reset_boto3_session": False}})
         self._mock.start()
         _patch_moto()
         _active = self
@@ -177,11 +192,7 @@ class LocalCloud:
 
     # ------------------------------------------------------------------ resources
     def _create_resources(self) -> None:
-        import boto3
-
-        ddb = boto3.client("dynamodb", region_name=REGION)
-        sqs = boto3.client("sqs", region_name=REGION)
-        sfn = boto3.client("stepfunctions", region_name=REGION)
+        ddb, sqs, sfn = _client("dynamodb"), _client("sqs"), _client("stepfunctions")
         secrets = self.stack.resources("AWS::SecretsManager::Secret")
         for lid in secrets:
             arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{lid}-local"
@@ -301,7 +312,7 @@ class LocalCloud:
             sys.path.insert(0, str(SHARED))
         from storeloop import runtime
 
-        runtime.reset()
+        runtime.reset_if_changed()
 
     def _load_handlers(self) -> None:
         for lid, fn in self.stack.functions.items():
@@ -331,9 +342,7 @@ class LocalCloud:
     # ------------------------------------------------------------------ event sources
     def drain_queues(self, max_rounds: int = 50) -> int:
         """Deliver every waiting SQS message to its function now, as Lambda's poller would. Returns batches run."""
-        import boto3
-
-        sqs = boto3.client("sqs", region_name=REGION)
+        sqs = _client("sqs")
         runs = 0
         for _ in range(max_rounds):
             delivered = 0

@@ -43,3 +43,10 @@ def build_openapi(cloud: LocalCloud) -> dict[str, Any]:
 def write_openapi(cloud: LocalCloud, path: Path = OPENAPI_FILE) -> Path:
     path.write_text(json.dumps(build_openapi(cloud), indent=2, ensure_ascii=False) + "\n")
     return path
+
+
+if __name__ == "__main__":  # `make openapi`: rewrite docs/openapi.json from the handlers
+    from local.cloud import LocalCloud
+
+    with LocalCloud() as cloud:
+        print(write_openapi(cloud))

@@ -28,3 +28,11 @@ def reset() -> None:
     connection.reset()
     idempotency.reset()
     _ready = False
+
+
+def reset_if_changed() -> None:
+    """Reset only if the environment now gives other settings (same names: keep the warm clients)."""
+    from storeloop.settings import get_settings, load_settings
+
+    if not _ready or load_settings() != get_settings():
+        reset()
