@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
 
 import jwt
+
+from storeloop.caller import Caller
 
 _ALG = "HS256"
 
@@ -17,24 +18,6 @@ class TokenInvalid(Exception):
 
 class TokenExpired(TokenInvalid):
     pass
-
-
-@dataclass(frozen=True)
-class Caller:
-    member_id: str
-    roles: tuple[str, ...] = ("member",)
-    store_ids: tuple[str, ...] = field(default_factory=tuple)
-    staff_role: str | None = None  # "clerk" | "manager" for staff
-
-    @property
-    def is_admin(self) -> bool:
-        return "admin" in self.roles
-
-    def is_staff_of(self, store_id: str) -> bool:
-        return "staff" in self.roles and store_id in self.store_ids
-
-    def is_manager_of(self, store_id: str) -> bool:
-        return self.is_staff_of(store_id) and self.staff_role == "manager"
 
 
 def issue(key: str, typ: str, subject: str, ttl_seconds: int, now: float | None = None, **claims: object) -> str:

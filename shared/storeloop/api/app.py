@@ -7,28 +7,35 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 
 from storeloop.domain.errors import DomainError
 from storeloop.errors import ApiError, Forbidden, PayloadTooLarge, Unauthenticated
-from storeloop.tokens import Caller
+from storeloop.caller import Caller
 
 logger = Logger(service="storeloop")
-tracer = Tracer(service="storeloop")
 metrics = Metrics(namespace="StoreLoop", service="storeloop")
 
 MAX_BODY_BYTES = 64 * 1024
 
 # Most requests publish no business metric; that is expected, not worth a warning per request.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+class _Context:
+    """The Lambda context of the current invocation, for Powertools Idempotency's in-progress expiry."""
+
+    value: Any = None
+
+    def set(self, context: Any) -> None:
+        self.value = context
+
+
+idempotency_context = _Context()
 
 
 def error_response(status: int, code: str, message: str, request_id: str | None, details: Any = None,
@@ -82,18 +89,17 @@ def make_app() -> APIGatewayRestResolver:
         return error_response(400, "VALIDATION_FAILED", "request is not valid", request_id(),
                               _validation_details(exc.errors()))
 
-    @app.exception_handler(IdempotencyValidationError)
-    def _reused(exc: IdempotencyValidationError) -> Response:
-        return error_response(409, "IDEMPOTENCY_KEY_REUSED",
-                              "this Idempotency-Key was used with another request body", request_id())
-
-    @app.exception_handler(IdempotencyAlreadyInProgressError)
-    def _in_progress(exc: IdempotencyAlreadyInProgressError) -> Response:
-        return error_response(409, "IDEMPOTENCY_IN_PROGRESS", "a request with this Idempotency-Key is running",
-                              request_id(), headers={"Retry-After": "1"})
-
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        # Powertools Idempotency's errors, matched by name: importing them would load the idempotency
+        # package (and boto3) at cold start in functions that never use it.
+        name = type(exc).__name__
+        if name == "IdempotencyValidationError":
+            return error_response(409, "IDEMPOTENCY_KEY_REUSED",
+                                  "this Idempotency-Key was used with another request body", request_id())
+        if name == "IdempotencyAlreadyInProgressError":
+            return error_response(409, "IDEMPOTENCY_IN_PROGRESS", "a request with this Idempotency-Key is running",
+                                  request_id(), headers={"Retry-After": "1"})
         logger.exception("unhandled error")
         return error_response(500, "INTERNAL", "internal error", request_id())
 
@@ -136,7 +142,6 @@ def _reject_early(event: dict) -> dict | None:
 
 def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dict]:
     """The Lambda entry point around `app.resolve`: correlation id, size limit, idempotency context, metrics."""
-    from storeloop.api.idempotency import register_context
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
     @metrics.log_metrics
@@ -144,7 +149,7 @@ def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dic
         from storeloop.runtime import bootstrap
 
         bootstrap()  # no-op when warm; rebinds after the local cloud resets a stack
-        register_context(context)
+        idempotency_context.set(context)
         rejected = _reject_early(event)
         return rejected if rejected is not None else app.resolve(event, context)
 

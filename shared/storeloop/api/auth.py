@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from storeloop.errors import ApiError, Forbidden
-from storeloop.tokens import Caller
+from storeloop.caller import Caller
 
 
 class NotStoreStaff(ApiError):

@@ -5,42 +5,35 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-
 from storeloop.errors import ValidationFailed
 
-_config = IdempotencyConfig(
-    event_key_jmespath="[operation, caller, key]",
-    payload_validation_jmespath="body",
-    raise_on_no_idempotency_key=True,
-    expires_after_seconds=24 * 3600,
-)
-_persistence: DynamoDBPersistenceLayer | None = None
+# Built on first use: Powertools Idempotency (and boto3 with it) loads only in functions that take a key.
+_persistence: Any = None
+_config: Any = None
 
 
-def _store() -> DynamoDBPersistenceLayer:
-    global _persistence
+def _setup() -> tuple[Any, Any]:
+    global _persistence, _config
     if _persistence is None:
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+
         from storeloop.data.connection import dynamodb_client
         from storeloop.settings import get_settings
 
+        _config = IdempotencyConfig(
+            event_key_jmespath="[operation, caller, key]",
+            payload_validation_jmespath="body",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=24 * 3600,
+        )
         _persistence = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name,
                                                 boto3_client=dynamodb_client())
-    return _persistence
+    return _persistence, _config
 
 
 def reset() -> None:
-    global _persistence
-    _persistence = None
-
-
-def register_context(context: Any) -> None:
-    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
-        _config.register_lambda_context(context)
+    global _persistence, _config
+    _persistence = _config = None
 
 
 def idempotent_request(operation: str, caller: str, key: str | None, body: Any,
@@ -56,7 +49,16 @@ def idempotent_request(operation: str, caller: str, key: str | None, body: Any,
         raise ValidationFailed("Idempotency-Key is not valid",
                                details=[{"field": "Idempotency-Key", "issue": "max 128 printable characters"}])
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=_store(), config=_config)
+    from aws_lambda_powertools.utilities.idempotency import idempotent_function
+
+    from storeloop.api.app import idempotency_context
+
+    persistence, config = _setup()
+    context = idempotency_context.value
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        config.register_lambda_context(context)
+
+    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
     def once(request: dict) -> dict:
         payload, status = run()
         return {"status": status, "body": payload}

@@ -10,9 +10,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from storeloop.settings import Settings, get_settings
 
 RETRIES = {"total_max_attempts": 3, "mode": "standard"}
@@ -25,6 +22,9 @@ def dynamodb_client() -> Any:
     if _client is None:
         with _lock:
             if _client is None:
+                import boto3  # only Powertools Idempotency needs a boto3 client; pynamodb uses botocore
+                from botocore.config import Config
+
                 s = get_settings()
                 _client = boto3.client("dynamodb", region_name=s.region, endpoint_url=s.dynamodb_endpoint,
                                        config=Config(retries=RETRIES, connect_timeout=2, read_timeout=5))  # type: ignore[arg-type]

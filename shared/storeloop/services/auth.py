@@ -7,7 +7,7 @@ from storeloop.data import members
 from storeloop.errors import ApiError, UpstreamUnavailable
 from storeloop.schemas.auth import LoginResponse
 from storeloop.settings import Settings
-from storeloop.tokens import Caller
+from storeloop.caller import Caller
 from storeloop.wechat.auth import WeChatLoginRejected, jscode2session
 from storeloop.wechat.http import WeChatUnavailable
 

@@ -1,0 +1,25 @@
+"""`make bench`: run every benchmark module that exists and print its table."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+MODULES = ["bench.coldstart", "bench.claim", "bench.orders"]
+
+
+def main() -> int:
+    for name in MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        print(f"\n== {name} ==", flush=True)
+        module.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
