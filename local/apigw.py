@@ -81,7 +81,8 @@ class ApiGateway:
                 # Real API Gateway answers 403 "Missing Authentication Token" here; the contract wants 405.
                 return self._envelope(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}", request_id,
                                       {"Allow": ", ".join(sorted(set(allowed)))})
-            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", 403, request_id, "Missing Authentication Token")
+            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", 403, request_id,
+                                          "Missing Authentication Token")
         event = self.build_event(route, method, path, query, headers, body, params, request_id, source_ip)
         if route.authorized:
             denied = self._authorize(route, event, request_id)

@@ -17,8 +17,9 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from local.stack import ACCOUNT, ROOT, Resolver, Stack, load_stack
 

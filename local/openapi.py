@@ -16,7 +16,7 @@ def build_openapi(cloud: LocalCloud) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "StoreLoop API", "version": "1.0.0",
-                 "description": "The HTTP contract of StoreLoop (../shared/design/API.md), generated from the handlers."},
+                 "description": "The HTTP contract of StoreLoop (API.md), generated from the handlers."},
         "servers": [{"url": "http://127.0.0.1:3000", "description": "local cloud"}],
         "paths": {},
         "components": {"schemas": {}, "securitySchemes": {
@@ -34,7 +34,7 @@ def build_openapi(cloud: LocalCloud) -> dict[str, Any]:
                 if (method, path) in authorized:
                     op["security"] = [{"bearer": []}]
                 doc["paths"].setdefault(path, {})[method] = op
-        doc["components"]["schemas"].update(((schema.get("components") or {}).get("schemas") or {}))
+        doc["components"]["schemas"].update((schema.get("components") or {}).get("schemas") or {})
     doc["paths"] = dict(sorted(doc["paths"].items()))
     doc["components"]["schemas"] = dict(sorted(doc["components"]["schemas"].items()))
     return doc

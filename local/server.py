@@ -35,8 +35,8 @@ class ApiServer:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > MAX_BODY:
-                    self._write(413, {"Content-Type": "application/json"}, json.dumps({"error": {
-                        "code": "PAYLOAD_TOO_LARGE", "message": "request body too large", "request_id": None}}).encode())
+                    error = {"code": "PAYLOAD_TOO_LARGE", "message": "request body too large", "request_id": None}
+                    self._write(413, {"Content-Type": "application/json"}, json.dumps({"error": error}).encode())
                     return
                 body = self.rfile.read(length) if length else b""
                 path = urlsplit(self.path).path

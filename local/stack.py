@@ -83,7 +83,7 @@ def _load(path: Path, mtime_ns: int) -> Stack:
         if res.get("Type") != "AWS::Serverless::Function":
             continue
         env = dict(glob_env)
-        env.update(((props.get("Environment") or {}).get("Variables") or {}))
+        env.update((props.get("Environment") or {}).get("Variables") or {})
         fn = Function(
             logical_id=lid,
             code_uri=(path.parent / props["CodeUri"]).resolve(),

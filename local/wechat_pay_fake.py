@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+
 from storeloop.wechat.pay import (
     JSAPI_PATH,
     REFUND_PATH,

@@ -10,8 +10,8 @@ import pytest
 
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-from local.cloud import LocalCloud  # noqa: E402
 from local.apigw import ApiGateway  # noqa: E402
+from local.cloud import LocalCloud  # noqa: E402
 from local.testing import TestClient  # noqa: E402
 from local.wechat_fake import WeChatFake  # noqa: E402
 

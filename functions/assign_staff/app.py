@@ -1,7 +1,8 @@
 """POST /admin/staff: make a member a clerk or manager of stores (effective at their next login)."""
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler.openapi.params import Header
-from typing_extensions import Annotated
 
 from storeloop.api import created, current_caller, idempotent_request, lambda_handler_for, make_app, require_admin
 from storeloop.schemas.stores import AssignStaffRequest, StaffOut

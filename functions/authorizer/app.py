@@ -1,4 +1,10 @@
-"""The REQUEST authorizer: a valid session token allows the call and passes the caller to the handler."""
+"""The REQUEST authorizer: a valid session token of a member who still exists allows the call.
+
+Besides the signature and expiry, one strongly consistent GetItem (the profile's status, projected) refuses the
+tokens of an erased member at once: once DELETE /me has answered, the old token gets 401. No in-memory cache of
+the answer: a cache would let an erased member's token through on every warm container for its lifetime, and
+the read costs one small RCU (API Gateway's own authorizer cache is off for the same reason: ReauthorizeEvery 0).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,14 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from storeloop import tokens
+from storeloop.data.privacy import member_status
+from storeloop.runtime import bootstrap
 from storeloop.settings import get_settings
 
 logger = Logger(service="storeloop")
-get_settings()  # fail at cold start on a missing signing key
+bootstrap()  # fail at cold start on a missing signing key; bind the table
+
+ERASE_ROUTE = ("DELETE", "/me")  # still open while an erasure is under way, so a failed one can be run again
 
 
 def _policy(effect: str, method_arn: str) -> dict[str, Any]:
@@ -28,7 +38,15 @@ def _bearer(event: dict) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def _member_may_call(member_id: str, event: dict) -> bool:
+    status = member_status(member_id)
+    if status == "active":
+        return True
+    return status == "erasing" and (event.get("httpMethod"), event.get("resource")) == ERASE_ROUTE
+
+
 def lambda_handler(event: dict, context: Any) -> dict:
+    bootstrap()  # no-op when warm; rebinds after the local cloud resets a stack
     token = _bearer(event)
     if token is None:
         raise Exception("Unauthorized")  # API Gateway answers 401 (GatewayResponses UNAUTHORIZED)
@@ -37,6 +55,9 @@ def lambda_handler(event: dict, context: Any) -> dict:
     except tokens.TokenInvalid as exc:
         logger.info("token rejected", extra={"reason": type(exc).__name__})
         raise Exception("Unauthorized") from None
+    if not _member_may_call(caller.member_id, event):
+        logger.info("token rejected", extra={"reason": "member_erased", "member_id": caller.member_id})
+        raise Exception("Unauthorized")
     return {
         "principalId": caller.member_id,
         "policyDocument": _policy("Allow", event.get("methodArn", "")),

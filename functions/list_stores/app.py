@@ -1,7 +1,8 @@
 """GET /stores?lat=&lng=: stores nearest the shopper first, each with its distance (or ?city= for one city)."""
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from typing_extensions import Annotated
 
 from storeloop.api import current_caller, lambda_handler_for, make_app
 from storeloop.errors import ValidationFailed

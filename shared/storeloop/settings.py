@@ -24,7 +24,7 @@ class Settings(BaseModel):
 
     # secrets: Secrets Manager in AWS (the JSON secrets SECRET_ARNS names), plain env locally
     token_signing_key: str = Field(min_length=32)
-    data_key: str = Field(min_length=32, description="secret string the AES-256-GCM key for fields at rest derives from")
+    data_key: str = Field(min_length=32, description="secret the AES-256-GCM key for fields at rest derives from")
     wechat_app_secret: str = ""
 
     token_ttl_seconds: int = 7200

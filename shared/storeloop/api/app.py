@@ -10,12 +10,12 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.shared.json_encoder import Encoder
 
+from storeloop.caller import Caller
 from storeloop.domain.errors import DomainError
 from storeloop.errors import ApiError, Forbidden, PayloadTooLarge, Unauthenticated
-from storeloop.caller import Caller
 
 logger = Logger(service="storeloop")
 metrics = Metrics(namespace="StoreLoop", service="storeloop")

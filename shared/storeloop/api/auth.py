@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from storeloop.errors import ApiError, Forbidden
 from storeloop.caller import Caller
+from storeloop.errors import ApiError, Forbidden
 
 
 class NotStoreStaff(ApiError):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from storeloop import crypto, tokens
+from storeloop.caller import Caller
 from storeloop.data import members
 from storeloop.errors import ApiError, UpstreamUnavailable
 from storeloop.schemas.auth import LoginResponse
 from storeloop.settings import Settings
-from storeloop.caller import Caller
 from storeloop.wechat.auth import WeChatLoginRejected, jscode2session
 from storeloop.wechat.http import WeChatUnavailable
 
