@@ -77,7 +77,46 @@ def _patch_moto() -> None:
         return json.dumps(result).encode()
 
     LambdaBackend.invoke = invoke  # type: ignore[method-assign]
+    _per_thread_resolvers()
     _patched = True
+
+
+class _PerThread:
+    """A resolver attribute each thread sees on its own, as each Lambda execution environment would."""
+
+    _local = threading.local()
+
+    def __init__(self, name: str, default: Callable[[], Any]) -> None:
+        self.name, self.default = name, default
+
+    def _state(self, obj: Any) -> dict[str, Any]:
+        return self._local.__dict__.setdefault(id(obj), {})
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        return self._state(obj).setdefault(self.name, self.default())
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        self._state(obj)[self.name] = value
+
+
+def _per_thread_resolvers() -> None:
+    """Powertools keeps the current event on the resolver *class* (one request per Lambda environment at a
+    time); the local cloud runs requests on many threads in one process, so give each thread its own."""
+    from aws_lambda_powertools.event_handler import api_gateway as agw
+
+    cls = agw.ApiGatewayResolver
+    cls.current_event = _PerThread("current_event", lambda: None)  # type: ignore[assignment]
+    cls.lambda_context = _PerThread("lambda_context", lambda: None)  # type: ignore[assignment]
+    cls.context = _PerThread("context", dict)  # type: ignore[assignment]
+    original = cls.resolve
+
+    def resolve(self: Any, event: Any, context: Any) -> Any:
+        self.current_event, self.lambda_context = self._to_proxy_event(event), context
+        return original(self, event, context)
+
+    cls.resolve = resolve  # type: ignore[method-assign]
 
 
 _clients: dict[str, Any] = {}

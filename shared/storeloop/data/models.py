@@ -80,6 +80,10 @@ def connection() -> Connection:
 
 
 def cancellation_codes(exc: Any) -> list[str | None]:
-    """Per-item reasons of a cancelled transaction, in the order the items were written (None = no failure)."""
+    """Per-item reasons of a cancelled transaction (None = no failure).
+
+    The order is the order pynamodb sends the items, not the order of the calls: condition checks, then
+    deletes, then puts (saves), then updates.
+    """
     reasons = getattr(exc, "cancellation_reasons", None) or []
     return [getattr(r, "code", None) if r is not None else None for r in reasons]
