@@ -112,7 +112,7 @@ def make_app() -> APIGatewayRestResolver:
 
 def current_caller(app: APIGatewayRestResolver) -> Caller:
     """The caller the authorizer vouched for (its context arrives in requestContext.authorizer)."""
-    ctx = app.current_event.request_context.authorizer or {}
+    ctx: Any = app.current_event.request_context.authorizer or {}
     raw = dict(ctx) if not hasattr(ctx, "raw_event") else dict(ctx.raw_event)
     member_id = raw.get("member_id")
     if not member_id:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError
 
@@ -45,9 +47,9 @@ class Store(Entity):
         }
 
 
-def create_store(**fields: object) -> Store:
+def create_store(**fields: Any) -> Store:
     store_id = str(fields["store_id"])
-    gh = geohash_encode(float(fields["lat"]), float(fields["lng"]), GEO_SORT_PRECISION)  # type: ignore[arg-type]
+    gh = geohash_encode(float(fields["lat"]), float(fields["lng"]), GEO_SORT_PRECISION)
     store = Store(store_pk(store_id), "PROFILE",
                   GSI1PK=f"GEO#{gh[:GEO_PARTITION_PRECISION]}", GSI1SK=f"{gh}#{store_id}",
                   GSI2PK=f"CITY#{fields['city']}", GSI2SK=f"STORE#{store_id}",
@@ -77,11 +79,11 @@ def stores_in_cell(geohash_prefix: str, limit: int = 200) -> list[Store]:
     """Stores whose geohash starts with `geohash_prefix` (at least GEO_PARTITION_PRECISION characters)."""
     partition = f"GEO#{geohash_prefix[:GEO_PARTITION_PRECISION]}"
     cond = None if len(geohash_prefix) <= GEO_PARTITION_PRECISION else Entity.GSI1SK.startswith(geohash_prefix)
-    return list(Store.gsi1.query(partition, cond, limit=limit))
+    return cast(list[Store], list(Store.gsi1.query(partition, cond, limit=limit)))
 
 
 def stores_in_city(city: str, limit: int = 200) -> list[Store]:
-    return list(Store.gsi2.query(f"CITY#{city}", limit=limit))
+    return cast(list[Store], list(Store.gsi2.query(f"CITY#{city}", limit=limit)))
 
 
 def set_pos_secret(store_id: str, secret_enc: str) -> None:

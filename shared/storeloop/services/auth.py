@@ -34,7 +34,7 @@ def login(settings: Settings, code: str) -> LoginResponse:
     staff = members.get_staff(identity.member_id)
     if staff is not None and staff.store_ids:
         roles.append("staff")
-        store_ids = list(staff.store_ids)
+        store_ids = [str(s) for s in staff.store_ids]
         staff_role = staff.role
     if session.openid in settings.admin_openids:
         roles.append("admin")
