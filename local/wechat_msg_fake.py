@@ -5,7 +5,8 @@ Mounted by `local.wechat_fake.WeChatFake` (as `.msg`). Routes:
 - `POST /cgi-bin/message/subscribe/send?access_token=` → {"errcode": 0, "errmsg": "ok", "msgid"}; 40001 for an
   unknown or invalidated token, 42001 for an expired one, 47001 for a malformed body
 - `GET /_sim/messages[?touser=&template_id=]` → {"items": [...every message sent...]}
-Hooks for tests: `expire_tokens()` (42001), `invalidate_tokens()` (40001), `reject_openid(openid)` (43101),
+Hooks for tests: `expire_tokens()` (42001), `invalidate_tokens()` (40001), `refuse_all_tokens()` (40001 for new
+tokens too), `reject_openid(openid)` (43101),
 `fail_sends(n)` (the next n sends answer HTTP 500, or an errcode), `reset()`. Thread-safe.
 """
 
@@ -44,6 +45,7 @@ class MessageFake:
             self._messages: list[dict[str, Any]] = []
             self._no_grant: set[str] = set()
             self._failures: list[tuple[int, int | None]] = []  # (HTTP status, errcode) per upcoming send
+            self._refuse_all_tokens = False
             self.token_calls = 0
             self.send_calls = 0
 
@@ -58,6 +60,11 @@ class MessageFake:
         with self._lock:
             for t in self._tokens.values():
                 t["state"] = "invalid"
+
+    def refuse_all_tokens(self, refuse: bool = True) -> None:
+        """Every token, including those issued from now on, answers 40001 (a revoked secret, say)."""
+        with self._lock:
+            self._refuse_all_tokens = refuse
 
     def reject_openid(self, openid: str) -> None:
         """Sends to this user answer 43101 (the user holds no grant for the template)."""
@@ -105,7 +112,7 @@ class MessageFake:
         with self._lock:
             self.send_calls += 1
             token = self._tokens.get(query.get("access_token", ""))
-            if token is None or token["state"] == "invalid":
+            if token is None or token["state"] == "invalid" or self._refuse_all_tokens:
                 return _json(200, {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"})
             if token["state"] == "expired" or token["expires_at"] <= time.time():
                 return _json(200, {"errcode": 42001, "errmsg": "access_token expired"})

@@ -13,12 +13,13 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from storeloop import tokens
+from storeloop.data.connection import dynamodb_client
 from storeloop.data.privacy import member_status
-from storeloop.runtime import bootstrap
 from storeloop.settings import get_settings
 
 logger = Logger(service="storeloop")
-bootstrap()  # fail at cold start on a missing signing key; bind the table
+get_settings()  # fail at cold start on a missing signing key
+dynamodb_client()  # and make the DynamoDB client now, not on the first request (plain boto3: no pynamodb here)
 
 ERASE_ROUTE = ("DELETE", "/me")  # still open while an erasure is under way, so a failed one can be run again
 
@@ -46,7 +47,6 @@ def _member_may_call(member_id: str, event: dict) -> bool:
 
 
 def lambda_handler(event: dict, context: Any) -> dict:
-    bootstrap()  # no-op when warm; rebinds after the local cloud resets a stack
     token = _bearer(event)
     if token is None:
         raise Exception("Unauthorized")  # API Gateway answers 401 (GatewayResponses UNAUTHORIZED)

@@ -1,0 +1,179 @@
+"""Campaigns: the campaign item, its status changes by conditional write, and the index of published campaigns."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+from typing import cast
+
+from pynamodb.attributes import ListAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from storeloop.data.models import Entity
+from storeloop.domain.clock import parse_rfc3339
+
+# GSI1 holds published (scheduled or live) campaigns only, ordered by end: `GET /campaigns` reads the ones that
+# have not ended yet with one Query. Cancelling takes a campaign out of the index.
+PUBLISHED_PARTITION = "CAMPAIGNS#PUBLISHED"
+
+# The stored status. `live` and `ended` are not written by this module: a published campaign is `scheduled`
+# until starts_at, `live` until ends_at, then `ended`, read from the clock (Campaign.status_at);
+# the campaign flow (Step Functions, a later issue) may write them, and they read the same way.
+DRAFT, SCHEDULED, CANCELLED = "draft", "scheduled", "cancelled"
+PUBLISHED_STATUSES = (SCHEDULED, "live", "ended")
+
+
+class NotChanged(Exception):
+    """A conditional status change did not apply; the caller re-reads the campaign to say why."""
+
+
+def campaign_pk(campaign_id: str) -> str:
+    return f"CAMPAIGN#{campaign_id}"
+
+
+class Campaign(Entity):
+    campaign_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    status = UnicodeAttribute()
+    starts_at = UnicodeAttribute()  # RFC 3339, +08:00
+    ends_at = UnicodeAttribute()
+    template_ids = ListAttribute(of=UnicodeAttribute)
+    reminder_template_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute(null=True)
+    published_at = UnicodeAttribute(null=True)
+    cancelled_at = UnicodeAttribute(null=True)
+
+    def status_at(self, now: datetime) -> str:
+        """draft and cancelled as stored; a published campaign is scheduled, live or ended by the clock."""
+        if self.status not in PUBLISHED_STATUSES:
+            return self.status
+        if now < parse_rfc3339(self.starts_at):
+            return SCHEDULED
+        return "live" if now < parse_rfc3339(self.ends_at) else "ended"
+
+    def template_id_list(self) -> list[str]:
+        return [str(t) for t in self.template_ids]
+
+    def has_ended(self, now: datetime) -> bool:
+        return now >= parse_rfc3339(self.ends_at)
+
+    def public(self, now: datetime) -> dict:
+        return {
+            "campaign_id": self.campaign_id, "name": self.name, "status": self.status_at(now),
+            "starts_at": self.starts_at, "ends_at": self.ends_at, "template_ids": self.template_id_list(),
+            "reminder_template_id": self.reminder_template_id, "created_at": self.created_at,
+            "published_at": self.published_at, "cancelled_at": self.cancelled_at,
+        }
+
+
+def create_campaign(campaign_id: str, name: str, starts_at: str, ends_at: str, template_ids: list[str],
+                    reminder_template_id: str | None, created_at: str, created_by: str) -> Campaign:
+    campaign = Campaign(campaign_pk(campaign_id), "CAMPAIGN", campaign_id=campaign_id, name=name, status=DRAFT,
+                        starts_at=starts_at, ends_at=ends_at, template_ids=template_ids,
+                        reminder_template_id=reminder_template_id, created_at=created_at, created_by=created_by)
+    campaign.save(condition=Campaign.PK.does_not_exist())
+    return campaign
+
+
+def get_campaign(campaign_id: str, *, consistent: bool = False) -> Campaign | None:
+    try:
+        return Campaign.get(campaign_pk(campaign_id), "CAMPAIGN", consistent_read=consistent)
+    except DoesNotExist:
+        return None
+
+
+# Claims read the campaign on every request; at a flash sale's 10,000 claims/s that one item would take more reads
+# than a partition serves, so a warm container keeps it this long. A cancel reaches other containers within this
+# time (docs/coupons.md); this container forgets at once.
+CACHE_SECONDS = 1.0
+_cache: dict[str, tuple[float, Campaign]] = {}
+_cache_lock = threading.Lock()
+
+
+def cached_campaign(campaign_id: str) -> Campaign | None:
+    hit = _cache.get(campaign_id)
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    campaign = get_campaign(campaign_id)
+    if campaign is not None:
+        with _cache_lock:
+            if len(_cache) >= 1_000:
+                _cache.clear()
+            _cache[campaign_id] = (time.monotonic(), campaign)
+    return campaign
+
+
+def forget(campaign_id: str) -> None:
+    _cache.pop(campaign_id, None)
+
+
+def publish(campaign_id: str, ends_at: str, at: str) -> Campaign:
+    """draft → scheduled, only before ends_at; the campaign enters the published index. NotChanged otherwise.
+
+    `ends_at` is the campaign's own (it never changes): an update expression cannot build the index's sort key
+    from the item's attributes, so the caller, who has read the campaign, passes it in.
+    """
+    item = Campaign(campaign_pk(campaign_id), "CAMPAIGN")
+    try:
+        item.update(
+            actions=[Campaign.status.set(SCHEDULED), Campaign.published_at.set(at),
+                     Campaign.GSI1PK.set(PUBLISHED_PARTITION), Campaign.GSI1SK.set(f"{ends_at}#{campaign_id}")],
+            condition=(Campaign.status == DRAFT) & (Campaign.ends_at > at),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NotChanged(campaign_id) from None
+        raise
+    return item
+
+
+def cancel(campaign_id: str, at: str) -> Campaign:
+    """draft or scheduled → cancelled, only before ends_at; out of the published index. NotChanged otherwise."""
+    item = Campaign(campaign_pk(campaign_id), "CAMPAIGN")
+    try:
+        item.update(
+            actions=[Campaign.status.set(CANCELLED), Campaign.cancelled_at.set(at),
+                     Campaign.GSI1PK.remove(), Campaign.GSI1SK.remove()],
+            condition=Campaign.status.is_in(DRAFT, *PUBLISHED_STATUSES) & (Campaign.ends_at > at),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NotChanged(campaign_id) from None
+        raise
+    return item
+
+
+LIST_KEY_NAMES = ("PK", "SK", "GSI1PK", "GSI1SK")
+
+
+def list_start_key(raw: dict) -> dict[str, str]:
+    """A decoded cursor of `live_campaigns`, checked to be a key of that list (ValueError otherwise)."""
+    if set(raw) != set(LIST_KEY_NAMES) or not all(isinstance(v, str) and len(v) <= 200 for v in raw.values()):
+        raise ValueError("not a campaign list cursor")
+    if raw["GSI1PK"] != PUBLISHED_PARTITION or raw["SK"] != "CAMPAIGN" or not raw["PK"].startswith("CAMPAIGN#"):
+        raise ValueError("not a campaign list cursor")
+    return dict(raw)
+
+
+def live_campaigns(now: str, limit: int, start_key: dict[str, str] | None
+                   ) -> tuple[list[Campaign], dict[str, str] | None]:
+    """Published campaigns live at `now` (started, not ended), soonest end first, a page at a time.
+
+    One Query on GSI1 `CAMPAIGNS#PUBLISHED` with `GSI1SK > now` (the sort key starts with ends_at, so ended
+    campaigns are outside the key range) and a filter on starts_at (scheduled ones are few). `start_key` and
+    the returned key are plain `{"PK", "SK", "GSI1PK", "GSI1SK"}` strings (the caller makes them a cursor).
+    """
+    query = Campaign.gsi1.query(PUBLISHED_PARTITION, Entity.GSI1SK > now, filter_condition=Campaign.starts_at <= now,
+                                limit=limit + 1, page_size=limit + 1,
+                                last_evaluated_key=_dynamo_key(start_key))
+    items = cast(list[Campaign], list(query))  # GSI1 is declared on Entity; this partition holds only Campaign items
+    if len(items) <= limit:
+        return items, None
+    last = items[limit - 1]
+    return items[:limit], {name: getattr(last, name) for name in LIST_KEY_NAMES}
+
+
+def _dynamo_key(key: dict[str, str] | None) -> dict[str, dict[str, str]] | None:
+    return {k: {"S": v} for k, v in key.items()} if key else None

@@ -1,0 +1,196 @@
+"""PIPL data access: every item held about a member (by partition and member index), erasure, the authorizer's check.
+
+Items are read raw (plain dicts), so the export and the erasure cover what other aggregates store without knowing
+their models: the member's partition `MEMBER#<m>` (profile, staff, consents, grants, messages, holdings, points
+ledger), the appointment markers `MEMBER#<m>#APPT`, and the GSI1 member indexes of coupons, appointments and
+orders. The key shapes come from the aggregates' own modules.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from storeloop.data.connection import dynamodb_client
+from storeloop.settings import get_settings
+
+KEY_NAMES = ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK")
+TOMBSTONE = "erased"  # what replaces the member id on records kept for accounting
+
+_deserializer = TypeDeserializer()
+_serializer = TypeSerializer()
+
+
+def member_pk(member_id: str) -> str:
+    # Same as storeloop.data.members.member_pk; not imported, so the authorizer (which imports this module for
+    # `member_status`) loads neither pynamodb nor the other aggregates at cold start.
+    return f"MEMBER#{member_id}"
+
+
+def member_indexes(member_id: str) -> dict[str, str]:
+    """What GSI1 lists per member, by export section (key shapes from each aggregate's module)."""
+    from storeloop.data.appointments import member_index_pk as appointments_index_pk
+    from storeloop.data.coupons import member_coupons_partition
+    from storeloop.data.orders import member_orders_pk
+
+    return {"coupons": member_coupons_partition(member_id), "appointments": appointments_index_pk(member_id),
+            "orders": member_orders_pk(member_id)}
+
+
+def member_partitions(member_id: str) -> list[str]:
+    """Partitions keyed by the member: their own, and the appointment markers."""
+    from storeloop.data.appointments import marker_pk
+
+    return [member_pk(member_id), marker_pk(member_id)]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def _item(raw: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in raw.items()}
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+
+def _table() -> str:
+    return get_settings().table_name
+
+
+def _query(**kwargs: Any) -> Iterator[dict[str, Any]]:
+    client = dynamodb_client()
+    start: dict[str, Any] | None = None
+    while True:
+        page = client.query(TableName=_table(), **kwargs, **({"ExclusiveStartKey": start} if start else {}))
+        for raw in page.get("Items", []):
+            yield _item(raw)
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return
+
+
+def partition_items(pk: str) -> list[dict[str, Any]]:
+    """Every item of one partition (all pages, strongly consistent)."""
+    return list(_query(KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": pk}},
+                       ConsistentRead=True))
+
+
+def index_items(gsi1pk: str) -> list[dict[str, Any]]:
+    """Every item one GSI1 partition lists (all pages; a GSI is eventually consistent)."""
+    return list(_query(IndexName="GSI1", KeyConditionExpression="GSI1PK = :pk",
+                       ExpressionAttributeValues={":pk": {"S": gsi1pk}}))
+
+
+def get_item(pk: str, sk: str) -> dict[str, Any] | None:
+    raw = dynamodb_client().get_item(TableName=_table(), Key=_key(pk, sk), ConsistentRead=True).get("Item")
+    return _item(raw) if raw else None
+
+
+def member_status(member_id: str) -> str | None:
+    """The profile's status, or None when there is no profile (erased): one small strongly consistent GetItem."""
+    raw = dynamodb_client().get_item(TableName=_table(), Key=_key(member_pk(member_id), "PROFILE"),
+                                     ConsistentRead=True, ProjectionExpression="PK, #s",
+                                     ExpressionAttributeNames={"#s": "status"}).get("Item")
+    if not raw:
+        return None
+    return raw.get("status", {}).get("S", "active")
+
+
+def _conditional(call: Any, **kwargs: Any) -> bool:
+    client = dynamodb_client()
+    try:
+        call(TableName=_table(), **kwargs)
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def mark_erasing(member_id: str, at: str) -> bool:
+    """The profile's status becomes `erasing`: from now on the authorizer refuses the member's tokens (but DELETE /me,
+    so a failed erasure can be run again)."""
+    return _conditional(dynamodb_client().update_item, Key=_key(member_pk(member_id), "PROFILE"),
+                        UpdateExpression="SET #s = :s, erasing_since = :at", ConditionExpression="attribute_exists(PK)",
+                        ExpressionAttributeNames={"#s": "status"},
+                        ExpressionAttributeValues={":s": {"S": "erasing"}, ":at": {"S": at}})
+
+
+def delete_openid_link(openid_hash: str, member_id: str) -> bool:
+    """Remove the openid → member link (only if it still points at this member): a new login makes a new member."""
+    return _conditional(dynamodb_client().delete_item, Key=_key(f"OPENID#{openid_hash}", "LINK"),
+                        ConditionExpression="member_id = :m", ExpressionAttributeValues={":m": {"S": member_id}})
+
+
+def depersonalise(pk: str, sk: str, *, member_field: str = "member_id", remove: tuple[str, ...] = (),
+                  also_set: dict[str, Any] | None = None, only_if_member: str | None = None) -> bool:
+    """Keep the item, with the member replaced by the tombstone, its member-index keys and `remove` fields gone.
+
+    `only_if_member`: the item still names this member (a concurrent change or a second run leaves it alone).
+    """
+    names = {"#m": member_field}
+    values: dict[str, Any] = {":t": {"S": TOMBSTONE}}
+    sets = ["#m = :t"]
+    for i, (name, value) in enumerate((also_set or {}).items()):
+        names[f"#s{i}"] = name
+        values[f":s{i}"] = _serializer.serialize(value)
+        sets.append(f"#s{i} = :s{i}")
+    removals = ["GSI1PK", "GSI1SK"]
+    for i, name in enumerate(remove):
+        names[f"#r{i}"] = name
+        removals.append(f"#r{i}")
+    condition = "attribute_exists(PK)"
+    if only_if_member is not None:
+        condition += " AND #m = :owner"
+        values[":owner"] = {"S": only_if_member}
+    return _conditional(dynamodb_client().update_item, Key=_key(pk, sk),
+                        UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removals)}",
+                        ConditionExpression=condition, ExpressionAttributeNames=names,
+                        ExpressionAttributeValues=values)
+
+
+def set_if(pk: str, sk: str, field: str, value: str, *, when_field: str, equals: str) -> bool:
+    """SET field = value only while when_field == equals (e.g. revoke a coupon only while it is still active)."""
+    return _conditional(dynamodb_client().update_item, Key=_key(pk, sk), UpdateExpression="SET #f = :v",
+                        ConditionExpression="#w = :e", ExpressionAttributeNames={"#f": field, "#w": when_field},
+                        ExpressionAttributeValues={":v": {"S": value}, ":e": {"S": equals}})
+
+
+def delete_items(keys: list[tuple[str, str]]) -> int:
+    """Delete these items (BatchWriteItem, 25 at a time, unprocessed ones resent). Returns how many were asked."""
+    client = dynamodb_client()
+    for start in range(0, len(keys), 25):
+        requests: list[dict[str, Any]] = [{"DeleteRequest": {"Key": _key(pk, sk)}} for pk, sk in keys[start:start + 25]]
+        for attempt in range(8):
+            answer = client.batch_write_item(RequestItems={_table(): requests})
+            requests = (answer.get("UnprocessedItems") or {}).get(_table(), [])
+            if not requests:
+                break
+            time.sleep(0.05 * 2 ** attempt)
+        if requests:
+            raise RuntimeError("DynamoDB left deletions unprocessed; run the erasure again")
+    return len(keys)
+
+
+def delete_profile(member_id: str) -> bool:
+    return _conditional(dynamodb_client().delete_item, Key=_key(member_pk(member_id), "PROFILE"))
+
+
+def strip_keys(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as the member may see it: no table keys, no encrypted fields (those are decrypted or withheld)."""
+    return {k: v for k, v in item.items() if k not in KEY_NAMES and not k.endswith("_enc")}

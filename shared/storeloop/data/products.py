@@ -1,0 +1,89 @@
+"""Products: the catalogue entry and each store's stock of it (the unit an order reserves with a condition).
+
+Keys (docs/data-model.md, "Products, orders and points"):
+- product      `PRODUCT#<sku>` / `PRODUCT`
+- store stock  `STORE#<store_id>` / `STOCK#<sku>`: `stock` left at that store; name and price are copied here so
+               an order and the store's product list read one item per line, not two.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from storeloop.data.models import Entity, cancellation_codes, connection
+from storeloop.data.stores import store_pk
+
+STOCK_PREFIX = "STOCK#"
+
+
+class ProductExists(Exception):
+    pass
+
+
+def product_pk(sku: str) -> str:
+    return f"PRODUCT#{sku}"
+
+
+def stock_sk(sku: str) -> str:
+    return f"{STOCK_PREFIX}{sku}"
+
+
+class Product(Entity):
+    sku = UnicodeAttribute()
+    name = UnicodeAttribute()
+    price_fen = NumberAttribute()
+    created_at = UnicodeAttribute()
+
+
+class StoreStock(Entity):
+    store_id = UnicodeAttribute()
+    sku = UnicodeAttribute()
+    name = UnicodeAttribute()
+    price_fen = NumberAttribute()
+    stock = NumberAttribute()
+
+    def public(self) -> dict:
+        return {"sku": self.sku, "name": self.name, "price_fen": int(self.price_fen), "stock": int(self.stock)}
+
+
+def stock_key(store_id: str, sku: str) -> tuple[str, str]:
+    return store_pk(store_id), stock_sk(sku)
+
+
+def create_product(sku: str, name: str, price_fen: int, stock: dict[str, int], created_at: str) -> Product:
+    """The product and its stock at each store, all or nothing; an existing sku is refused."""
+    product = Product(product_pk(sku), "PRODUCT", sku=sku, name=name, price_fen=price_fen, created_at=created_at)
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(product, condition=Product.PK.does_not_exist())
+            for store_id, units in stock.items():
+                pk, sk = stock_key(store_id, sku)
+                tx.save(StoreStock(pk, sk, store_id=store_id, sku=sku, name=name, price_fen=price_fen, stock=units))
+    except TransactWriteError as exc:
+        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+            raise ProductExists(sku) from None
+        raise
+    return product
+
+
+def existing_skus(skus: list[str]) -> set[str]:
+    keys = [(product_pk(s), "PRODUCT") for s in dict.fromkeys(skus)]
+    return {p.sku for p in Product.batch_get(keys)} if keys else set()
+
+
+def store_stock(store_id: str, limit: int, after: dict[str, str] | None) -> tuple[list[StoreStock], dict | None]:
+    """A store's products with their stock, by sku; the key to continue after, or None on the last page."""
+    start = {k: {"S": v} for k, v in after.items()} if after else None
+    query = StoreStock.query(store_pk(store_id), StoreStock.SK.startswith(STOCK_PREFIX), limit=limit + 1,
+                             last_evaluated_key=start)
+    items: list[StoreStock] = []
+    for item in query:
+        items.append(item)
+        if len(items) > limit:
+            break
+    if len(items) <= limit:
+        return items, None
+    last = items[limit - 1]
+    return items[:limit], {"PK": last.PK, "SK": last.SK}

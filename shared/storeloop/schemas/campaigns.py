@@ -1,0 +1,55 @@
+"""Campaigns: request bodies and response shapes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
+
+from storeloop.domain.clock import parse_rfc3339
+from storeloop.schemas import RequestModel
+from storeloop.schemas.coupons import CouponTemplateOut, Id, Rfc3339, unique_values
+
+CampaignStatus = Literal["draft", "scheduled", "live", "ended", "cancelled"]
+
+
+class CreateCampaignRequest(RequestModel):
+    name: str = Field(min_length=1, max_length=100)
+    starts_at: Rfc3339
+    ends_at: Rfc3339
+    template_ids: Annotated[list[Id], AfterValidator(unique_values)] = Field(min_length=1, max_length=20)
+    reminder_template_id: str | None = Field(default=None, min_length=1, max_length=128,
+                                             pattern=r"^[A-Za-z0-9_-]+$",
+                                             description="the WeChat subscription-message template for reminders")
+
+    @field_validator("ends_at")
+    @classmethod
+    def _after_start(cls, v: str, info: ValidationInfo) -> str:
+        starts_at = info.data.get("starts_at")
+        if starts_at is not None and parse_rfc3339(v) <= parse_rfc3339(starts_at):
+            raise ValueError("must be after starts_at")
+        return v
+
+
+class CampaignOut(BaseModel):
+    campaign_id: str
+    name: str
+    status: CampaignStatus = Field(description="as of now: a published campaign is scheduled, live or ended")
+    starts_at: str
+    ends_at: str
+    template_ids: list[str]
+    reminder_template_id: str | None = None
+    templates: list[CouponTemplateOut] = Field(default_factory=list, description="with their remaining stock")
+    created_at: str
+    published_at: str | None = None
+    cancelled_at: str | None = None
+
+
+class CampaignStatusOut(BaseModel):
+    campaign_id: str
+    status: CampaignStatus
+
+
+class CampaignList(BaseModel):
+    items: list[CampaignOut]
+    next: str | None = None

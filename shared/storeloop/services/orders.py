@@ -1,0 +1,437 @@
+"""Orders for pickup: place (reserve, start the payment flow, prepay), read, cancel, time out, pay, pick up, refund.
+
+The order's status is the single arbiter: every transition is a DynamoDB transaction conditional on the status it
+leaves (data/orders.py), so a payment racing the timeout, ten copies of one notification or two managers refunding
+at once each end in exactly one outcome.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import threading
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from storeloop import crypto
+from storeloop.api.pagination import decode_cursor, encode_cursor
+from storeloop.data import coupons as coupon_data
+from storeloop.data import orders as order_data
+from storeloop.data import points as points_data
+from storeloop.data import products as product_data
+from storeloop.data import stores as store_data
+from storeloop.domain.clock import now, to_rfc3339
+from storeloop.domain.coupons import check_redeemable
+from storeloop.domain.errors import CouponAlreadyRedeemed, InsufficientPoints, OutOfStock
+from storeloop.domain.orders import price_order
+from storeloop.domain.points import points_earned
+from storeloop.errors import ApiError, Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
+from storeloop.schemas.orders import (
+    CreateOrderRequest,
+    CreateOrderResponse,
+    OrderLineOut,
+    OrderList,
+    OrderOut,
+    PaymentParams,
+)
+from storeloop.services import payments
+from storeloop.settings import Settings
+from storeloop.tokens import Caller
+
+logger = Logger(service="storeloop", child=True)
+
+ONLINE = "online"
+REASON_SHOPPER, REASON_TIMEOUT = "shopper", "payment_timeout"
+
+
+class CouponNotFound(ApiError):
+    status, code, message = 404, "COUPON_NOT_FOUND", "no such coupon"
+
+
+# --- reading and showing ------------------------------------------------------------------------------
+
+
+def order_out(order: order_data.Order, caller: Caller | None = None) -> OrderOut:
+    """The Order of API.md; the pickup code only to its owner (staff must be told it, not read it)."""
+    show_code = caller is not None and caller.member_id == order.member_id and order.status in (
+        order_data.PAID, order_data.COMPLETED)
+    return OrderOut(
+        order_id=order.order_id, status=order.status, store_id=order.store_id,  # type: ignore[arg-type]
+        items=[OrderLineOut(sku=line.sku, name=line.name, qty=int(line.qty), price_fen=int(line.price_fen))
+               for line in order.items],
+        total_fen=int(order.total_fen), discount_fen=int(order.discount_fen), points_used=int(order.points_used),
+        payable_fen=int(order.payable_fen), coupon_id=order.coupon_id,
+        pickup_code=order.pickup_code if show_code else None,
+        points_earned=int(order.points_earned) if order.points_earned is not None else None,
+        created_at=order.created_at, pay_deadline=order.pay_deadline, paid_at=order.paid_at,
+        cancelled_at=order.cancelled_at, completed_at=order.completed_at,
+        refund_requested_at=order.refund_requested_at, refunded_at=order.refunded_at,
+    )
+
+
+def _load(order_id: str) -> order_data.Order:
+    order = order_data.get_order(order_id)
+    if order is None:
+        raise NotFound(f"order {order_id} not found")
+    return order
+
+
+def get_order(caller: Caller, order_id: str) -> OrderOut:
+    order = _load(order_id)
+    if not (caller.member_id == order.member_id or caller.is_admin or caller.is_staff_of(order.store_id)):
+        raise Forbidden("only the shopper, staff of its store or an admin may read this order")
+    return order_out(order, caller)
+
+
+def my_orders(caller: Caller, limit: int, cursor: str | None) -> OrderList:
+    key = decode_cursor(cursor)
+    fields = ("PK", "SK", "GSI1PK", "GSI1SK")
+    if key is not None and not (set(key) == set(fields) and all(isinstance(key[f], str) for f in fields)
+                                and key["GSI1PK"] == order_data.member_orders_pk(caller.member_id)):
+        raise ValidationFailed("cursor is not valid", details=[{"field": "cursor", "issue": "invalid"}])
+    items, last = order_data.member_orders(caller.member_id, limit, key)
+    return OrderList(items=[order_out(o, caller) for o in items], next=encode_cursor(last))
+
+
+# --- placing ------------------------------------------------------------------------------------------
+
+
+_sfn_lock = threading.Lock()
+_sfn: tuple[Settings, Any] | None = None
+
+
+def _stepfunctions(settings: Settings) -> Any:
+    global _sfn
+    if _sfn is None or _sfn[0] is not settings:
+        with _sfn_lock:
+            if _sfn is None or _sfn[0] is not settings:
+                import boto3
+                from botocore.config import Config
+
+                _sfn = (settings, boto3.client("stepfunctions", region_name=settings.region,
+                                               config=Config(retries={"total_max_attempts": 3, "mode": "standard"},
+                                                             connect_timeout=2, read_timeout=5)))
+    return _sfn[1]
+
+
+def _unknown_lines(body: CreateOrderRequest, stock: Mapping[str, product_data.StoreStock]) -> None:
+    """Why some line has no stock item at this store: the store (404), the sku (400), or none here (409)."""
+    missing = [item.sku for item in body.items if item.sku not in stock]
+    if not missing:
+        return
+    if not stock and store_data.get_store(body.store_id) is None:
+        raise NotFound(f"store {body.store_id} not found")
+    known = product_data.existing_skus(missing)
+    unknown = [i for i, item in enumerate(body.items) if item.sku in missing and item.sku not in known]
+    if unknown:
+        raise ValidationFailed("unknown sku", details=[{"field": f"items.{i}.sku", "issue": "unknown",
+                                                        "message": body.items[i].sku} for i in unknown])
+    raise OutOfStock(f"{missing[0]} is not sold at this store", details={"sku": missing[0]})
+
+
+def _check_coupon(coupon: coupon_data.Coupon | None, coupon_id: str, caller: Caller, store_id: str,
+                  total_fen: int, at: datetime) -> Any:
+    if coupon is None or coupon.member_id != caller.member_id:
+        raise CouponNotFound(f"coupon {coupon_id} not found")
+    rule = coupon_data.coupon_rule(coupon)
+    valid_from, valid_until = coupon_data.coupon_window(coupon)
+    check_redeemable(rule, coupon.status, valid_from, valid_until, store_id, ONLINE, total_fen, at)
+    return rule
+
+
+def _description(lines: list[tuple[str, str, int, int]]) -> str:
+    first = lines[0][1]
+    more = sum(qty for _, _, qty, _ in lines) - 1
+    return (f"{first} 等{more + 1}件" if more else first)[:127]
+
+
+def create_order(settings: Settings, caller: Caller, body: CreateOrderRequest) -> CreateOrderResponse:
+    """Reserve stock, coupon and points in one transaction, start the payment timeout, and prepay with WeChat."""
+    if not settings.order_state_machine_arn:
+        raise RuntimeError("ORDER_STATE_MACHINE_ARN is not set for this function")
+    at = now()
+    skus = [item.sku for item in body.items]
+    try:
+        profile, stock, coupon = order_data.read_for_order(caller.member_id, body.store_id, skus, body.coupon_id)
+    except order_data.Busy:
+        raise RateLimited("too many orders at once, retry", headers={"Retry-After": "1"}) from None
+    _unknown_lines(body, stock)
+    if profile is None or not profile.openid_enc:
+        raise Forbidden("this member can no longer order")  # erased between login and now
+    lines = [(item.sku, stock[item.sku].name, item.qty, int(stock[item.sku].price_fen)) for item in body.items]
+    total = sum(qty * price for _, _, qty, price in lines)
+    rule = _check_coupon(coupon, body.coupon_id, caller, body.store_id, total, at) if body.coupon_id else None
+    totals = price_order([(sku, qty, price) for sku, _, qty, price in lines], rule, body.points, int(profile.points))
+    short = next((item.sku for item in body.items if int(stock[item.sku].stock) < item.qty), None)
+    if short is not None:  # a strongly consistent read: no transaction needed to know
+        raise OutOfStock(details={"sku": short})
+
+    payments.require_configured(settings)  # before reserving anything the shopper could then not pay for
+    order_id = "ord_" + uuid.uuid4().hex[:24]
+    deadline = at + timedelta(seconds=settings.order_payment_timeout_seconds)
+    order = order_data.new_order(order_id, caller.member_id, body.store_id, lines, totals.total_fen,
+                                 totals.discount_fen, totals.points_used, totals.payable_fen, body.coupon_id,
+                                 to_rfc3339(at), to_rfc3339(deadline))
+    try:
+        order_data.place_order(order, at, _coupon_lock(body.coupon_id, caller.member_id, order_id)
+                               if body.coupon_id else None)
+    except order_data.ReservationFailed as failed:
+        if failed.what == "stock":
+            raise OutOfStock(details={"sku": failed.sku}) from None
+        if failed.what == "points":
+            raise InsufficientPoints(details={"requested": totals.points_used}) from None
+        fresh = coupon_data.get_coupon(body.coupon_id or "", consistent=True)
+        _check_coupon(fresh, body.coupon_id or "", caller, body.store_id, total, at)
+        raise CouponAlreadyRedeemed() from None
+    except order_data.Busy:
+        raise RateLimited("too many orders at once, retry", headers={"Retry-After": "1"}) from None
+
+    try:
+        # The timer first: once it runs, the reservations are released even if everything after this fails.
+        _stepfunctions(settings).start_execution(
+            stateMachineArn=settings.order_state_machine_arn, name=order_id,
+            input=json.dumps({"order_id": order_id, "timeout_seconds": settings.order_payment_timeout_seconds}))
+        openid = crypto.decrypt(settings.data_key, profile.openid_enc, "openid")
+        payment = payments.prepay(settings, order_id, _description(lines), totals.payable_fen, openid, deadline)
+    except Exception:
+        # No order the shopper cannot pay should hold stock for 15 minutes: release it now.
+        _cancel(order, at, "prepay_failed")
+        raise
+    return CreateOrderResponse(order=order_out(order, caller), payment=PaymentParams(**payment))
+
+
+# --- the coupon's part in each transition -------------------------------------------------------------
+
+
+def _coupon_lock(coupon_id: str, member_id: str, order_id: str) -> order_data.CouponStep:
+    def step(tx: Any) -> None:
+        coupon = coupon_data.Coupon(coupon_data.coupon_pk(coupon_id), "COUPON")
+        tx.update(coupon, [coupon_data.Coupon.status.set("locked"), coupon_data.Coupon.locked_by_order.set(order_id)],
+                  (coupon_data.Coupon.status == "active") & (coupon_data.Coupon.member_id == member_id), "coupon")
+    return step
+
+
+def _coupon_release(order: order_data.Order) -> order_data.CouponStep | None:
+    if not order.coupon_id:
+        return None
+    coupon_id = order.coupon_id
+
+    def step(tx: Any) -> None:
+        coupon = coupon_data.Coupon(coupon_data.coupon_pk(coupon_id), "COUPON")
+        tx.update(coupon, [coupon_data.Coupon.status.set("active"), coupon_data.Coupon.locked_by_order.remove()],
+                  (coupon_data.Coupon.status == "locked") & (coupon_data.Coupon.locked_by_order == order.order_id),
+                  "coupon")
+    return step
+
+
+def _coupon_redeem(order: order_data.Order, at: datetime) -> order_data.CouponStep | None:
+    """locked → redeemed, with the verification record a till's redemption writes too (analytics count both)."""
+    if not order.coupon_id:
+        return None
+    held = coupon_data.get_coupon(order.coupon_id, consistent=True)
+    if held is None:
+        return None
+    when = to_rfc3339(at)
+    verification_id = "v_" + uuid.uuid4().hex[:20]
+    verification = coupon_data.Verification(
+        coupon_data.verification_pk(verification_id), "VERIFICATION", verification_id=verification_id,
+        coupon_id=held.coupon_id, member_id=held.member_id, template_id=held.template_id,
+        campaign_id=held.campaign_id, store_id=order.store_id, staff_member_id=None, channel=ONLINE,
+        spend_fen=int(order.total_fen), discount_fen=int(order.discount_fen), verified_at=when,
+        GSI1PK=f"STORE#{order.store_id}#VERIFICATIONS", GSI1SK=f"{when}#{verification_id}",
+        GSI2PK=f"CAMPAIGN#{held.campaign_id}#VERIFICATIONS", GSI2SK=f"{when}#{verification_id}")
+
+    def step(tx: Any) -> None:
+        coupon = coupon_data.Coupon(coupon_data.coupon_pk(held.coupon_id), "COUPON")
+        tx.update(coupon, [coupon_data.Coupon.status.set("redeemed"), coupon_data.Coupon.redeemed_at.set(when),
+                           coupon_data.Coupon.redeemed_store_id.set(order.store_id),
+                           coupon_data.Coupon.verification_id.set(verification_id),
+                           coupon_data.Coupon.locked_by_order.remove()],
+                  (coupon_data.Coupon.status == "locked") & (coupon_data.Coupon.locked_by_order == order.order_id),
+                  "coupon")
+        tx.save(verification, coupon_data.Verification.PK.does_not_exist(), "verification")
+    return step
+
+
+# --- cancelling and the payment timeout ---------------------------------------------------------------
+
+
+def _cancel(order: order_data.Order, at: datetime, reason: str) -> bool:
+    """Cancel a pending order, releasing what it holds; False if it had already left pending_payment."""
+    try:
+        order_data.cancel_order(order, at, reason, _coupon_release(order))
+    except order_data.StatusChanged:
+        return False
+    logger.info("order cancelled", extra={"order_id": order.order_id, "reason": reason})
+    return True
+
+
+def cancel_order(caller: Caller, order_id: str) -> OrderOut:
+    """The shopper cancels while pending; cancelling a cancelled order again answers the same."""
+    order = _load(order_id)
+    if order.member_id != caller.member_id:
+        raise Forbidden("only the shopper who placed the order may cancel it")
+    if order.status == order_data.PENDING_PAYMENT:
+        _cancel(order, now(), REASON_SHOPPER)
+        order = _load(order_id)
+    if order.status != order_data.CANCELLED:
+        raise Conflict(f"the order is {order.status}, not pending payment", code="ORDER_NOT_PENDING")
+    return order_out(order, caller)
+
+
+def expire_order(order_id: str) -> dict[str, str]:
+    """The payment flow's task after the timeout: cancel if still unpaid. Safe to run any number of times."""
+    order = order_data.get_order(order_id)
+    if order is None:
+        return {"order_id": order_id, "outcome": "not_found"}
+    if order.status == order_data.PENDING_PAYMENT and _cancel(order, now(), REASON_TIMEOUT):
+        return {"order_id": order_id, "outcome": "cancelled"}
+    current = order_data.get_order(order_id)
+    return {"order_id": order_id, "outcome": f"already_{current.status if current else 'gone'}"}
+
+
+# --- pickup and refunds -------------------------------------------------------------------------------
+
+
+def pickup_order(caller: Caller, order_id: str, pickup_code: str) -> OrderOut:
+    order = _load(order_id)
+    if not (caller.is_admin or caller.is_staff_of(order.store_id)):
+        raise Forbidden("staff of this store required")
+    if order.status != order_data.PAID:
+        raise Conflict(f"the order is {order.status}, not paid", code="ORDER_NOT_PAID")
+    if not hmac.compare_digest((order.pickup_code or "").encode(), pickup_code.encode()):
+        raise Conflict("the pickup code does not match this order", code="PICKUP_CODE_MISMATCH")
+    try:
+        order_data.complete_pickup(order, now(), caller.member_id)
+    except order_data.StatusChanged:
+        raise Conflict("the order changed meanwhile; read it again", code="ORDER_NOT_PAID") from None
+    return order_out(_load(order_id), caller)
+
+
+def refund_order(settings: Settings, caller: Caller, order_id: str, reason: str) -> OrderOut:
+    """A manager of its store (or an admin) refunds a paid or picked-up order in full, at most once.
+
+    → refund_pending at once; WeChat's refund notification makes it refunded and moves the points. Asking again
+    while pending re-sends the same refund (one out_refund_no, so WeChat refunds once) and answers the same.
+    """
+    order = _load(order_id)
+    if not (caller.is_admin or caller.is_manager_of(order.store_id)):
+        raise Forbidden("manager of this store required")
+    payments.require_configured(settings)
+    if order.status in (order_data.PAID, order_data.COMPLETED):
+        try:
+            order_data.request_refund(order, now(), reason, caller.member_id)
+        except order_data.StatusChanged:
+            pass
+        order = _load(order_id)
+    if order.status == order_data.REFUNDED or (order.status == order_data.REFUND_PENDING and order.auto_refund):
+        raise Conflict("this order has already been refunded", code="ALREADY_REFUNDED")
+    if order.status != order_data.REFUND_PENDING:
+        raise Conflict(f"the order is {order.status}; only paid orders can be refunded", code="ORDER_NOT_REFUNDABLE")
+    if not order.refund_id:
+        _send_refund(settings, order)
+    return order_out(order, caller)
+
+
+def _send_refund(settings: Settings, order: order_data.Order) -> None:
+    refund_id = payments.send_refund(settings, order.order_id, order.out_refund_no, int(order.payable_fen),
+                                     order.refund_reason or "refund")
+    if refund_id:
+        order_data.record_refund_accepted(order, refund_id)
+
+
+# --- WeChat Pay notifications -------------------------------------------------------------------------
+
+
+def handle_pay_notification(settings: Settings, headers: Mapping[str, str], body: str | bytes) -> str:
+    """Act on one verified notification, idempotently; returns what happened (for the log).
+
+    NotificationRejected (bad or stale signature, unknown serial, undecryptable) propagates: the webhook answers
+    401 and nothing changes. Authentic notifications that do not fit the order (another merchant or app, another
+    amount, an unknown order) are logged and acknowledged, changing nothing: WeChat would only send them again.
+    """
+    note = payments.parse_notification(settings, headers, body)
+    log = {"notification_id": note.notification_id, "event_type": note.event_type, "order_id": note.out_trade_no}
+    resource = note.resource
+    if note.kind == "other":
+        outcome = "ignored"
+    elif resource.get("mchid") != settings.pay_mchid:
+        outcome = "rejected_mchid"
+    elif note.kind == "payment" and resource.get("appid") != settings.wechat_appid:
+        outcome = "rejected_appid"
+    else:
+        order = order_data.get_order(note.out_trade_no) if note.out_trade_no else None
+        if order is None:
+            outcome = "unknown_order"
+        elif note.kind == "payment":
+            outcome = _on_payment(settings, order, resource)
+        else:
+            outcome = _on_refund(order, note.event_type, resource)
+    level = logger.warning if outcome.startswith(("rejected", "unknown")) else logger.info
+    level("wechat pay notification", extra={**log, "outcome": outcome})
+    return outcome
+
+
+def _amount(resource: Mapping[str, Any], name: str) -> int | None:
+    amount = resource.get("amount")
+    value = amount.get(name) if isinstance(amount, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _on_payment(settings: Settings, order: order_data.Order, resource: Mapping[str, Any]) -> str:
+    if resource.get("trade_state") != "SUCCESS":
+        return "ignored_trade_state"
+    if _amount(resource, "total") != int(order.payable_fen):
+        return "rejected_amount"
+    transaction_id = str(resource.get("transaction_id") or "")
+    if not transaction_id:
+        return "rejected_transaction_id"
+    at = now()
+    if order.status == order_data.PENDING_PAYMENT:
+        code = f"{secrets.randbelow(10**6):06d}"
+        earned = points_earned(int(order.payable_fen), settings.points_per_yuan)
+        try:
+            order_data.mark_paid(order, at, transaction_id, code, earned, _coupon_redeem(order, at))
+            return "paid"
+        except order_data.StatusChanged:
+            order = _load(order.order_id)  # the timeout or a copy of this notification came first
+    if order.status == order_data.CANCELLED and not order.transaction_id:
+        try:
+            order_data.mark_paid_after_cancel(order, at, transaction_id)
+        except order_data.StatusChanged:
+            pass
+        order = _load(order.order_id)
+    if order.status == order_data.REFUND_PENDING and order.auto_refund and not order.refund_id:
+        _send_refund(settings, order)  # UpstreamUnavailable → 5xx → WeChat notifies again → sent again
+        return "auto_refund_requested"
+    return f"duplicate_{order.status}"
+
+
+def _on_refund(order: order_data.Order, event_type: str, resource: Mapping[str, Any]) -> str:
+    if resource.get("out_refund_no") != order.out_refund_no:
+        return "rejected_out_refund_no"
+    if event_type != "REFUND.SUCCESS" or resource.get("refund_status") != "SUCCESS":
+        # REFUND.ABNORMAL / REFUND.CLOSED: the order stays refund_pending for a person to look at.
+        return f"refund_not_successful_{event_type}"
+    if _amount(resource, "refund") != int(order.payable_fen):
+        return "rejected_amount"
+    if order.status != order_data.REFUND_PENDING:
+        return f"duplicate_{order.status}"
+
+    def complete() -> int:
+        fresh = _load(order.order_id)
+        if fresh.status != order_data.REFUND_PENDING:
+            raise order_data.StatusChanged()
+        return order_data.complete_refund(fresh, now(), points_data.balance(fresh.member_id))
+
+    try:
+        order_data.retry(complete, order_data.BalanceChanged)
+    except order_data.StatusChanged:
+        return "duplicate_refunded"
+    return "refunded"
+

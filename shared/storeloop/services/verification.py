@@ -1,0 +1,138 @@
+"""Verification at the store: redeem a coupon by its 12-digit code or QR token, and reverse a mistaken one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.transactions import TransactWrite
+
+from storeloop import tokens
+from storeloop.caller import Caller
+from storeloop.data import coupons, stores
+from storeloop.data.coupons import TRANSACTION_CONFLICT, Coupon
+from storeloop.domain import clock
+from storeloop.domain.clock import parse_rfc3339
+from storeloop.domain.coupons import check_redeemable, discount_fen, looks_like_coupon_code
+from storeloop.domain.errors import AlreadyReversed, QrExpired
+from storeloop.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
+from storeloop.schemas.coupons import CouponOut, ReversalOut, VerificationOut, VerifyRequest, is_id
+from storeloop.services.coupons import QR_TOKEN_TYPE
+from storeloop.settings import get_settings
+
+REVERSAL_WINDOW = timedelta(hours=24)
+# A TransactionConflict (another request on the same coupon at that instant) is retried this often.
+MAX_CONFLICT_RETRIES = 3
+
+
+class CouponNotFound(NotFound):
+    code, message = "COUPON_NOT_FOUND", "no coupon has this code"
+
+
+def redeem_coupon(code_or_qr: str, store_id: str, spend_fen: int | None, staff_member_id: str | None,
+                  channel: str = "store", tx_extra: Callable[[TransactWrite], None] | None = None, *,
+                  start_membership: bool = True) -> dict[str, Any]:
+    """Redeem a coupon at `store_id` with the same rules for every caller (till, scanner, POS webhook).
+
+    `code_or_qr` is the 12-digit code or a QR token from `GET /me/coupons/{id}/qr`. Raises CouponNotFound (404),
+    the domain's QrExpired, CouponAlreadyRedeemed, CouponExpired, CouponNotYetValid, CouponNotValidHere,
+    MinSpendNotMet (409), or ValidationFailed when `spend_fen` is needed (percent_off, a minimum spend) but None.
+    No authorization here: the caller has checked who may redeem at this store.
+
+    One transaction: the coupon active → redeemed (condition status = active), the verification record, and the
+    start of the shopper's membership (`joined_at` if absent). `tx_extra(tx)` adds the caller's own actions to
+    that same transaction (e.g. the POS sale record); one transaction may touch an item only once, so a caller
+    whose actions update the member's profile passes `start_membership=False` and starts membership itself.
+    If a condition of the caller's items fails, pynamodb's TransactWriteError is raised as is.
+
+    Returns {"verification_id", "coupon": the API's Coupon (now redeemed), "discount_fen", "member_id",
+    "store_id", "spend_fen", "verified_at"}.
+    """
+    coupon = _find(code_or_qr)
+    for attempt in range(MAX_CONFLICT_RETRIES + 1):
+        now = clock.now()
+        rule = coupons.coupon_rule(coupon)
+        valid_from, valid_until = coupons.coupon_window(coupon)
+        check_redeemable(rule, coupon.status, valid_from, valid_until, store_id, channel, spend_fen, now)
+        if spend_fen is None and (rule.kind == "percent_off" or rule.min_spend_fen > 0):
+            raise ValidationFailed("spend_fen is required for this coupon", details=[
+                {"field": "spend_fen", "issue": "required",
+                 "message": "required for a percent_off coupon or one with a minimum spend"}])
+        if spend_fen is not None:
+            discount = discount_fen(rule, spend_fen)
+        else:  # cash_off without a known bill takes its amount; a gift is an item, not money off
+            discount = int(rule.amount_off_fen or 0) if rule.kind == "cash_off" else 0
+        try:
+            verification = coupons.redeem(coupon, store_id, staff_member_id, channel, spend_fen, discount, now,
+                                          tx_extra=tx_extra, start_membership=start_membership)
+        except coupons.Throttled:
+            raise RateLimited("too many requests, retry", headers={"Retry-After": "1"}) from None
+        except coupons.RedeemConflict as conflict:
+            fresh = coupons.get_coupon(coupon.coupon_id, consistent=True)
+            if fresh is None:
+                raise CouponNotFound() from None
+            if fresh.status != "active" or (TRANSACTION_CONFLICT in conflict.codes and attempt < MAX_CONFLICT_RETRIES):
+                coupon = fresh  # redeemed, locked or revoked meanwhile: the next check says which; or a retry
+                continue
+            raise conflict.exc from None  # the coupon is still active: a condition of the caller's items failed
+        coupon.status, coupon.redeemed_at = "redeemed", verification.verified_at
+        coupon.redeemed_store_id, coupon.verification_id = store_id, verification.verification_id
+        return {"verification_id": verification.verification_id, "coupon": coupon.public(now),
+                "discount_fen": discount, "member_id": coupon.member_id, "store_id": store_id,
+                "spend_fen": spend_fen, "verified_at": verification.verified_at}
+    raise Conflict("the coupon is busy, retry", code="COUPON_BUSY")
+
+
+def _find(code_or_qr: str) -> Coupon:
+    if looks_like_coupon_code(code_or_qr):
+        coupon_id = coupons.coupon_id_for_code(code_or_qr)
+    else:
+        try:
+            coupon_id = tokens.read(get_settings().token_signing_key, QR_TOKEN_TYPE, code_or_qr)["sub"]
+        except tokens.TokenExpired:
+            raise QrExpired() from None  # signature checked first: only a genuine, stale QR gets here
+        except tokens.TokenInvalid:
+            raise CouponNotFound() from None  # forged, altered or not a QR at all
+    coupon = coupons.get_coupon(coupon_id, consistent=True) if isinstance(coupon_id, str) and is_id(coupon_id) else None
+    if coupon is None:
+        raise CouponNotFound()
+    return coupon
+
+
+def verify_coupon(caller: Caller, body: VerifyRequest) -> VerificationOut:
+    """POST /verifications, for staff of `body.store_id` (checked by the handler) and admins."""
+    if not caller.is_staff_of(body.store_id) and stores.get_store(body.store_id) is None:
+        raise NotFound(f"store {body.store_id} not found")  # an admin naming a store that does not exist
+    result = redeem_coupon(body.code, body.store_id, body.spend_fen, caller.member_id, "store")
+    return VerificationOut(verification_id=result["verification_id"], coupon=CouponOut(**result["coupon"]),
+                           discount_fen=result["discount_fen"], store_id=body.store_id, spend_fen=body.spend_fen,
+                           verified_at=result["verified_at"])
+
+
+def reverse_verification(caller: Caller, verification_id: str) -> ReversalOut:
+    """Undo a verification: a manager of its store, within 24 h, once (409 ALREADY_REVERSED after)."""
+    verification = coupons.get_verification(verification_id, consistent=True) if is_id(verification_id) else None
+    if verification is None:
+        raise NotFound(f"verification {verification_id} not found")
+    if not (caller.is_admin or caller.is_manager_of(verification.store_id)):
+        raise Forbidden("manager of this store required")
+    if verification.reversed_at:
+        raise AlreadyReversed()
+    now = clock.now()
+    if now - parse_rfc3339(verification.verified_at) > REVERSAL_WINDOW:
+        raise Conflict("a verification can be reversed within 24 hours", code="REVERSAL_WINDOW_CLOSED")
+    try:
+        coupons.reverse(verification, caller.member_id, now)
+    except coupons.Throttled:
+        raise RateLimited("too many requests, retry", headers={"Retry-After": "1"}) from None
+    except coupons.RedeemConflict:
+        fresh = coupons.get_verification(verification_id, consistent=True)
+        if fresh is not None and fresh.reversed_at:
+            raise AlreadyReversed() from None
+        raise Conflict("the coupon is no longer redeemed by this verification", code="COUPON_NOT_REDEEMED") from None
+    coupon = coupons.get_coupon(verification.coupon_id, consistent=True)
+    if coupon is None:  # the transaction just updated it; only an erasure in between could remove it
+        raise NotFound(f"coupon {verification.coupon_id} not found")
+    return ReversalOut(verification_id=verification_id, reversed_at=clock.to_rfc3339(now),
+                       coupon=CouponOut(**coupon.public(now)))

@@ -1,0 +1,130 @@
+"""Order invariants under real threads through the routes: stock never oversold, points never below zero, an order
+paid once however many notifications race, cancel and pay on one order ending in one state, one refund."""
+
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+
+import boto3
+import pytest
+import requests
+
+from local.cloud import REGION
+from local.pay_env import notifiable_cloud
+
+
+@pytest.fixture
+def cloud(wechat):
+    with notifiable_cloud(wechat) as stack:
+        yield stack
+
+
+def all_at_once(n, fn):
+    """Run fn(i) for i < n in n threads released together, so the requests really overlap."""
+    gate = Barrier(n)
+
+    def run(i):
+        gate.wait()
+        return fn(i)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+@pytest.fixture
+def shop(client, actors):
+    actors.store("s1")
+    body = {"sku": "latte", "name": "拿铁", "price_fen": 3200, "stock": {"s1": 5}}
+    assert client.post("/admin/products", body, token=actors.admin["token"]).status == 201
+
+
+def stock(client, token):
+    return client.get("/stores/s1/products", token=token).json()["items"][0]["stock"]
+
+
+def orders_in_table(cloud):
+    items = boto3.client("dynamodb", region_name=REGION).scan(TableName=cloud.ref("MainTable"))["Items"]  # test only
+    return [i for i in items if i["PK"]["S"].startswith("ORDER#")]
+
+
+def sim_pay(wechat, order_id):
+    return requests.post(wechat.base_url + "/_sim/pay", json={"order_id": order_id}, timeout=30).json()
+
+
+def test_20_concurrent_orders_on_stock_5_make_5_orders_and_15_out_of_stock(client, actors, shop, cloud):
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        shoppers = list(pool.map(lambda i: actors.member(f"buyer-{i}")["token"], range(20)))
+    one_latte = {"store_id": "s1", "items": [{"sku": "latte", "qty": 1}]}
+    results = all_at_once(20, lambda i: client.post("/orders", one_latte, token=shoppers[i]))
+    assert Counter(r.status for r in results) == {201: 5, 409: 15}, [r.body for r in results]
+    assert {r.json()["error"]["code"] for r in results if r.status == 409} == {"OUT_OF_STOCK"}
+    assert stock(client, shoppers[0]) == 0
+    assert len(orders_in_table(cloud)) == 5
+    # Each order belongs to the shopper who placed it.
+    for token, r in zip(shoppers, results, strict=True):
+        if r.status == 201:
+            assert client.get(f"/orders/{r.json()['order']['order_id']}", token=token).status == 200
+
+
+def test_concurrent_orders_spending_points_never_overdraw(client, actors, shop, wechat):
+    admin = actors.admin["token"]
+    client.post("/admin/products", {"sku": "cookie", "name": "曲奇", "price_fen": 800, "stock": {"s1": 100}},
+                token=admin)
+    token = actors.member()["token"]
+    first = client.post("/orders", {"store_id": "s1", "items": [{"sku": "latte", "qty": 3}]}, token=token).json()
+    sim_pay(wechat, first["order"]["order_id"])  # 96 points
+    cookie_for_30_points = {"store_id": "s1", "items": [{"sku": "cookie", "qty": 1}], "points": 30}
+    results = all_at_once(10, lambda i: client.post("/orders", cookie_for_30_points, token=token))
+    assert Counter(r.status for r in results) == {201: 3, 409: 7}
+    assert {r.json()["error"]["code"] for r in results if r.status == 409} == {"INSUFFICIENT_POINTS"}
+    ledger = client.get("/me/points", token=token, query={"limit": 100}).json()
+    assert ledger["balance"] == 6 == sum(e["delta"] for e in ledger["items"])
+
+
+def test_concurrent_copies_of_the_notifications_of_several_orders_pay_each_once(client, actors, shop, wechat):
+    tokens = [actors.member(f"payer-{i}")["token"] for i in range(3)]
+    orders = [client.post("/orders", {"store_id": "s1", "items": [{"sku": "latte", "qty": 1}]}, token=t).json()
+              ["order"]["order_id"] for t in tokens]
+    answers = all_at_once(15, lambda i: sim_pay(wechat, orders[i % 3]))  # five deliveries per order, at once
+    assert all(a["status"] == 200 for a in answers), answers
+    for token, oid in zip(tokens, orders, strict=True):
+        assert client.get(f"/orders/{oid}", token=token).json()["status"] == "paid"
+        ledger = client.get("/me/points", token=token).json()
+        assert [(e["reason"], e["delta"]) for e in ledger["items"]] == [("order_points_earned", 32)]
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_cancel_and_pay_racing_on_one_order_end_in_one_state(client, actors, shop, wechat, round_):
+    token = actors.member()["token"]
+    oid = client.post("/orders", {"store_id": "s1", "items": [{"sku": "latte", "qty": 2}]},
+                      token=token).json()["order"]["order_id"]
+    all_at_once(2, lambda i: sim_pay(wechat, oid) if i == 0 else client.post(f"/orders/{oid}/cancel", token=token))
+    assert wechat.pay.wait_for_deliveries()
+    final = client.get(f"/orders/{oid}", token=token).json()
+    refunds = next(len(t["refunds"]) for t in wechat.pay.transactions() if t["out_trade_no"] == oid)
+    points = client.get("/me", token=token).json()["points"]
+    if final["status"] == "paid":
+        assert (stock(client, token), points, refunds) == (3, 64, 0)
+    else:
+        assert final["status"] == "refunded" and final["cancelled_at"]
+        assert (stock(client, token), points, refunds) == (5, 0, 1)
+
+
+def test_two_managers_refunding_at_once_refund_once(client, actors, shop, wechat):
+    token = actors.member()["token"]
+    oid = client.post("/orders", {"store_id": "s1", "items": [{"sku": "latte", "qty": 1}]},
+                      token=token).json()["order"]["order_id"]
+    sim_pay(wechat, oid)
+    managers = [actors.staff("mgr-a", "manager", ["s1"])["token"], actors.admin["token"]]
+    results = all_at_once(6, lambda i: client.post(f"/orders/{oid}/refund", {"reason": "dup"},
+                                                   token=managers[i % 2]))
+    assert all(r.status in (200, 409) for r in results), [r.body for r in results]
+    assert wechat.pay.wait_for_deliveries()
+    assert client.get(f"/orders/{oid}", token=token).json()["status"] == "refunded"
+    txn = next(t for t in wechat.pay.transactions() if t["out_trade_no"] == oid)
+    assert len(txn["refunds"]) == 1
+    assert stock(client, token) == 5
+    ledger = client.get("/me/points", token=token).json()["items"]
+    assert [e["reason"] for e in ledger] == ["refund_clawback", "order_points_earned"]
