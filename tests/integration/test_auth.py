@@ -55,6 +55,8 @@ def test_login_rejects_bad_bodies(client):
         client.post("/auth/login", {"code": ""}),
         client.post("/auth/login", {"code": "x", "extra": 1}),
         client.post("/auth/login", ["code"]),
+        client.post("/auth/login", [{"code": "unwrapped"}]),
+        client.request("POST", "/auth/login", raw=b"\"code\""),
     ]
     for resp in cases:
         assert resp.status == 400, resp.body

@@ -9,13 +9,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ResponseValidationError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.json_encoder import Encoder
 
 from storeloop.caller import Caller
 from storeloop.domain.errors import DomainError
-from storeloop.errors import ApiError, Forbidden, PayloadTooLarge, Unauthenticated
+from storeloop.errors import ApiError, Forbidden, PayloadTooLarge, Unauthenticated, ValidationFailed
 
 logger = Logger(service="storeloop")
 metrics = Metrics(namespace="StoreLoop", service="storeloop")
@@ -68,7 +68,9 @@ def make_app() -> APIGatewayRestResolver:
     from storeloop.runtime import bootstrap
 
     bootstrap()
-    app = APIGatewayRestResolver(enable_validation=True, serializer=_serialize)
+    # A response that fails its own model is our bug: a 500, never a 400 blamed on the client.
+    app = APIGatewayRestResolver(enable_validation=True, serializer=_serialize,
+                                 response_validation_error_http_code=500)
 
     def request_id() -> str | None:
         try:
@@ -83,6 +85,11 @@ def make_app() -> APIGatewayRestResolver:
     @app.exception_handler(DomainError)
     def _domain_error(exc: DomainError) -> Response:
         return error_response(exc.status, exc.code, str(exc) or exc.code.lower().replace("_", " "), request_id())
+
+    @app.exception_handler(ResponseValidationError)
+    def _bad_response(exc: ResponseValidationError) -> Response:
+        logger.error("response failed its model", extra={"errors": str(exc.errors())[:2000]})
+        return error_response(500, "INTERNAL", "internal error", request_id())
 
     @app.exception_handler(RequestValidationError)
     def _validation(exc: RequestValidationError) -> Response:
@@ -129,13 +136,19 @@ def _reject_early(event: dict) -> dict | None:
     body = event.get("body") or ""
     if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
         err = PayloadTooLarge(f"body larger than {MAX_BODY_BYTES} bytes")
+    elif isinstance(body, str) and body.strip() and not body.lstrip().startswith("{") \
+            and not event.get("isBase64Encoded") and not str(event.get("resource", "")).startswith("/webhooks/"):
+        # Every body in the contract is a JSON object; Powertools would quietly unwrap `[{...}]` to `{...}`.
+        # Webhooks answer in their provider's format and check their raw bodies themselves.
+        err = ValidationFailed("the body must be a JSON object",
+                               details=[{"field": "body", "issue": "object_type", "message": "expected a JSON object"}])
     elif str(event.get("resource", "")).startswith("/admin/"):
         roles = str((ctx.get("authorizer") or {}).get("roles") or "").split(",")
         if "admin" not in roles:
             err = Forbidden("admin role required")
     if err is None:
         return None
-    resp = error_response(err.status, err.code, err.message, ctx.get("requestId"))
+    resp = error_response(err.status, err.code, err.message, ctx.get("requestId"), err.details)
     return {"statusCode": resp.status_code, "headers": {"Content-Type": "application/json"},
             "body": resp.body, "isBase64Encoded": False}
 
