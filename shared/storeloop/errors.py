@@ -46,6 +46,10 @@ class PayloadTooLarge(ApiError):
     status, code, message = 413, "PAYLOAD_TOO_LARGE", "request body too large"
 
 
+class UnsupportedMediaType(ApiError):
+    status, code, message = 415, "UNSUPPORTED_MEDIA_TYPE", "the body must be application/json"
+
+
 class RateLimited(ApiError):
     status, code, message = 429, "RATE_LIMITED", "too many requests"
 

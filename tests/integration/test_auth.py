@@ -64,6 +64,15 @@ def test_login_rejects_bad_bodies(client):
         assert resp.json()["error"]["details"]
 
 
+def test_a_body_that_is_not_json_is_415(client):
+    resp = client.request("POST", "/auth/login", raw=b"code=abc",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.status == 415 and resp.json()["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    ok = client.request("POST", "/auth/login", raw=b'{"code": "abc"}',
+                        headers={"Content-Type": "application/json; charset=utf-8"})
+    assert ok.status == 200
+
+
 def _token(sub: str, exp_delta: int, key: str = LOCAL_SECRETS["TOKEN_SIGNING_KEY"], typ: str = "session") -> str:
     now = int(time.time())
     return jwt.encode({"typ": typ, "sub": sub, "iat": now, "exp": now + exp_delta, "roles": ["member"]}, key,

@@ -15,7 +15,14 @@ from aws_lambda_powertools.shared.json_encoder import Encoder
 
 from storeloop.caller import Caller
 from storeloop.domain.errors import DomainError
-from storeloop.errors import ApiError, Forbidden, PayloadTooLarge, Unauthenticated, ValidationFailed
+from storeloop.errors import (
+    ApiError,
+    Forbidden,
+    PayloadTooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 
 logger = Logger(service="storeloop")
 metrics = Metrics(namespace="StoreLoop", service="storeloop")
@@ -129,15 +136,24 @@ def current_caller(app: APIGatewayRestResolver) -> Caller:
                   store_ids=split(raw.get("store_ids")), staff_role=raw.get("staff_role") or None)
 
 
+def _is_json(event: dict) -> bool:
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    content_type = str(headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
 def _reject_early(event: dict) -> dict | None:
-    """Answer before validation what needs no parsing: oversized bodies, and /admin/* for non-admins."""
+    """Answer before validation what needs no parsing: oversized or non-JSON bodies, /admin/* for non-admins."""
     ctx = event.get("requestContext") or {}
     err: ApiError | None = None
     body = event.get("body") or ""
+    webhook = str(event.get("resource", "")).startswith("/webhooks/")
     if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
         err = PayloadTooLarge(f"body larger than {MAX_BODY_BYTES} bytes")
+    elif body and not webhook and not _is_json(event):
+        err = UnsupportedMediaType("send the body as application/json")
     elif isinstance(body, str) and body.strip() and not body.lstrip().startswith("{") \
-            and not event.get("isBase64Encoded") and not str(event.get("resource", "")).startswith("/webhooks/"):
+            and not event.get("isBase64Encoded") and not webhook:
         # Every body in the contract is a JSON object; Powertools would quietly unwrap `[{...}]` to `{...}`.
         # Webhooks answer in their provider's format and check their raw bodies themselves.
         err = ValidationFailed("the body must be a JSON object",
