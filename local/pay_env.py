@@ -54,7 +54,6 @@ def notifiable_cloud(wechat: Any, overrides: dict[str, str] | None = None) -> It
                        overrides={**local_pay_env(), **(overrides or {})})
     try:
         cloud.start()
-        _route_lambda_simple_invokes()
         server.gateway = ApiGateway(cloud)
         yield cloud
         if wechat.pay is not None:
@@ -63,17 +62,6 @@ def notifiable_cloud(wechat: Any, overrides: dict[str, str] | None = None) -> It
     finally:
         cloud.stop()
         server.stop()
-
-
-def _route_lambda_simple_invokes() -> None:
-    """Workaround until local/cloud.py does it: with `use_docker: False` moto's Lambda backend is
-    LambdaSimpleBackend, whose own `invoke` echoes the payload, so the patch of LambdaBackend.invoke never sees a
-    Step Functions task. Point the subclass at the patched method (idempotent)."""
-    from moto.awslambda.models import LambdaBackend
-    from moto.awslambda_simple.models import LambdaSimpleBackend
-
-    if LambdaSimpleBackend.invoke is not LambdaBackend.invoke:
-        LambdaSimpleBackend.invoke = LambdaBackend.invoke  # type: ignore[method-assign]
 
 
 def wait_for_payment_flows(cloud: Any, timeout: float) -> bool:

@@ -1,4 +1,4 @@
-"""Demo data, created through the API as an admin would: stores in two cities, a manager, a clerk, an admin."""
+"""Demo data, created through the API as an admin would: stores in two cities, products, a manager, a clerk."""
 
 from __future__ import annotations
 
@@ -21,6 +21,12 @@ DEMO_STORES: list[dict[str, Any]] = [
      "slot_capacity": 6},
 ]
 
+DEMO_PRODUCTS: list[dict[str, Any]] = [
+    {"sku": "latte-m", "name": "拿铁 中杯", "price_fen": 3200, "stock": {"sh-jingan": 50, "sh-xintiandi": 50}},
+    {"sku": "beans-250g", "name": "咖啡豆 250g", "price_fen": 9800,
+     "stock": {"sh-jingan": 20, "sh-xintiandi": 20, "hz-hubin": 20}},
+]
+
 # Login codes the demo uses; the WeChat fake turns each into a stable openid.
 DEMO_LOGINS = {"admin": "admin", "manager": "demo-manager", "clerk": "demo-clerk", "shopper": "demo-shopper"}
 
@@ -32,6 +38,10 @@ def seed(client: TestClient) -> dict[str, Any]:
         resp = client.post("/admin/stores", store, token=token)
         if resp.status not in (201, 409):
             raise RuntimeError(f"seeding store {store['store_id']}: {resp.status} {resp.body!r}")
+    for product in DEMO_PRODUCTS:
+        resp = client.post("/admin/products", product, token=token)
+        if resp.status not in (201, 409):
+            raise RuntimeError(f"seeding product {product['sku']}: {resp.status} {resp.body!r}")
     manager = client.login(DEMO_LOGINS["manager"])
     clerk = client.login(DEMO_LOGINS["clerk"])
     for who, role, stores in ((manager, "manager", ["sh-jingan", "sh-xintiandi"]), (clerk, "clerk", ["sh-jingan"])):
@@ -40,6 +50,8 @@ def seed(client: TestClient) -> dict[str, Any]:
         if resp.status != 201:
             raise RuntimeError(f"seeding staff: {resp.status} {resp.body!r}")
     shopper = client.login(DEMO_LOGINS["shopper"])
-    log.info("demo data: %d stores; manager %s, clerk %s, shopper %s", len(DEMO_STORES), manager["member_id"],
+    log.info("demo data: %d stores, %d products; manager %s, clerk %s, shopper %s", len(DEMO_STORES),
+             len(DEMO_PRODUCTS), manager["member_id"],
              clerk["member_id"], shopper["member_id"])
-    return {"admin": admin, "manager": manager, "clerk": clerk, "shopper": shopper, "stores": DEMO_STORES}
+    return {"admin": admin, "manager": manager, "clerk": clerk, "shopper": shopper, "stores": DEMO_STORES,
+            "products": DEMO_PRODUCTS}

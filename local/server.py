@@ -31,6 +31,7 @@ class ApiServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else each loopback answer stalls ~40 ms on delayed ACKs
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -67,7 +68,14 @@ class ApiServer:
             def log_message(self, fmt: str, *args: Any) -> None:
                 pass  # the gateway logs one line per request
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+        self._server = ThreadingHTTPServer((self.host, self.port), Handler, bind_and_activate=False)
+        self._server.request_queue_size = 128  # the default backlog of 5 resets bursts of connections
+        try:
+            self._server.server_bind()
+            self._server.server_activate()
+        except OSError:
+            self._server.server_close()
+            raise
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True, name="api-server").start()

@@ -85,6 +85,7 @@ class WeChatFake:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else each loopback answer stalls ~40 ms on delayed ACKs
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -105,7 +106,14 @@ class WeChatFake:
             def log_message(self, fmt: str, *args: Any) -> None:
                 log.debug("wechat fake: " + fmt, *args)
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+        self._server = ThreadingHTTPServer((self.host, self.port), Handler, bind_and_activate=False)
+        self._server.request_queue_size = 128  # the default backlog of 5 resets bursts of connections
+        try:
+            self._server.server_bind()
+            self._server.server_activate()
+        except OSError:
+            self._server.server_close()
+            raise
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="wechat-fake")

@@ -74,6 +74,8 @@ _SECRET_FIELDS = (
     "pay_merchant_private_key",
     "pay_platform_public_key",
     "pay_apiv3_key",
+    "pay_merchant_serial_no",
+    "pay_platform_serial",
 )
 
 

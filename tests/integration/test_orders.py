@@ -400,3 +400,49 @@ def test_bad_refund_and_pickup_bodies_are_400(client, actors, shop, wechat, body
         resp = client.post(f"/orders/{oid}/pickup", bad, token=clerk)
         assert resp.status == 400 and error(resp) == "VALIDATION_FAILED"
     assert client.get(f"/orders/{oid}", token=token).json()["status"] == "paid"
+
+
+def test_a_payment_pays_the_order_even_if_its_coupon_lock_was_lost(client, actors, shop, wechat, cloud):
+    token = actors.member()["token"]
+    coupon = new_coupon(client, shop["admin"], token)
+    oid = order(client, token, [("latte", 1)], coupon_id=coupon["coupon_id"]).json()["order"]["order_id"]
+    # Someone (an operator, a bug) released the lock behind the order's back.
+    boto3.client("dynamodb", region_name=REGION).update_item(
+        TableName=cloud.ref("MainTable"), Key={"PK": {"S": f"COUPON#{coupon['coupon_id']}"}, "SK": {"S": "COUPON"}},
+        UpdateExpression="SET #s = :a REMOVE locked_by_order", ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":a": {"S": "active"}})
+    pay(wechat, oid)
+    assert client.get(f"/orders/{oid}", token=token).json()["status"] == "paid"
+    assert coupon_status(client, token, coupon["coupon_id"]) == "active"  # not redeemed by an order not holding it
+
+
+def test_wechat_pay_down_at_order_time_is_503_and_holds_nothing(client, actors, shop, wechat):
+    token = actors.member()["token"]
+    wechat.down = True
+    try:
+        resp = order(client, token, [("latte", 2)])
+    finally:
+        wechat.down = False
+    assert resp.status == 503 and error(resp) == "UPSTREAM_UNAVAILABLE"
+    assert stock(client, token)["latte"] == 5
+    assert [o["status"] for o in client.get("/me/orders", token=token).json()["items"]] == ["cancelled"]
+
+
+def test_wechat_pay_down_at_refund_time_is_503_and_asking_again_refunds_once(client, actors, shop, wechat):
+    token = actors.member()["token"]
+    oid = order(client, token).json()["order"]["order_id"]
+    pay(wechat, oid)
+    manager = actors.staff("mgr", "manager", ["s1"])["token"]
+    wechat.down = True
+    try:
+        resp = client.post(f"/orders/{oid}/refund", {"reason": "x"}, token=manager)
+    finally:
+        wechat.down = False
+    assert resp.status == 503 and error(resp) == "UPSTREAM_UNAVAILABLE"
+    assert client.get(f"/orders/{oid}", token=token).json()["status"] == "refund_pending"
+    again = client.post(f"/orders/{oid}/refund", {"reason": "x"}, token=manager)
+    assert again.status == 200 and again.json()["status"] == "refund_pending"
+    assert wechat.pay.wait_for_deliveries()
+    assert client.get(f"/orders/{oid}", token=token).json()["status"] == "refunded"
+    txn = next(t for t in wechat.pay.transactions() if t["out_trade_no"] == oid)
+    assert len(txn["refunds"]) == 1

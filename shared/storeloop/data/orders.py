@@ -418,6 +418,11 @@ class BalanceChanged(Exception):
     """The balance moved between reading it and the refund's transaction: read again and retry."""
 
 
+class CouponChanged(Exception):
+    """The coupon was not held by this order as expected (nothing changed); the caller decides whether the
+    transition goes ahead without it."""
+
+
 def _run_transition(build: Callable[[_Tx], None]) -> None:
     try:
         _transact(build)
@@ -426,6 +431,8 @@ def _run_transition(build: Callable[[_Tx], None]) -> None:
             raise StatusChanged() from None
         if "balance" in failed.labels:
             raise BalanceChanged() from None
+        if "coupon" in failed.labels:
+            raise CouponChanged() from None
         raise
 
 

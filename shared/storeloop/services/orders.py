@@ -264,7 +264,12 @@ def _coupon_redeem(order: order_data.Order, at: datetime) -> order_data.CouponSt
 def _cancel(order: order_data.Order, at: datetime, reason: str) -> bool:
     """Cancel a pending order, releasing what it holds; False if it had already left pending_payment."""
     try:
-        order_data.cancel_order(order, at, reason, _coupon_release(order))
+        try:
+            order_data.cancel_order(order, at, reason, _coupon_release(order))
+        except order_data.CouponChanged:
+            # The coupon is no longer locked by this order (nothing to give back): release the rest regardless.
+            logger.error("cancelled order's coupon was not locked by it", extra={"order_id": order.order_id})
+            order_data.cancel_order(order, at, reason)
     except order_data.StatusChanged:
         return False
     logger.info("order cancelled", extra={"order_id": order.order_id, "reason": reason})
@@ -396,7 +401,12 @@ def _on_payment(settings: Settings, order: order_data.Order, resource: Mapping[s
         code = f"{secrets.randbelow(10**6):06d}"
         earned = points_earned(int(order.payable_fen), settings.points_per_yuan)
         try:
-            order_data.mark_paid(order, at, transaction_id, code, earned, _coupon_redeem(order, at))
+            try:
+                order_data.mark_paid(order, at, transaction_id, code, earned, _coupon_redeem(order, at))
+            except order_data.CouponChanged:
+                # The money is in: the order is paid whatever happened to its coupon (logged for a person).
+                logger.error("paid order's coupon was not locked by it", extra={"order_id": order.order_id})
+                order_data.mark_paid(order, at, transaction_id, code, earned)
             return "paid"
         except order_data.StatusChanged:
             order = _load(order.order_id)  # the timeout or a copy of this notification came first
