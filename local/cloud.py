@@ -320,6 +320,7 @@ class LocalCloud:
                     table = props["Stream"]["Fn::GetAtt"][0]
                     self.stream_sources.append((table, lid, int(props.get("BatchSize", 100))))
                 elif ev.get("Type") in ("Schedule", "ScheduleV2"):
+                    props = self.resolver.resolve(props)  # names and inputs may use !Sub / !Ref
                     self.schedules[props.get("Name") or f"{lid}-{name}"] = (lid, props)
 
     def _create_table(self, ddb: Any, lid: str, props: dict[str, Any]) -> None:
@@ -497,8 +498,14 @@ class LocalCloud:
             arn = self.physical[table_lid]["StreamArn"]
             for r in records:
                 r["eventSourceARN"] = arn
-            self.invoke(lid, {"Records": _jsonable(records)})  # raises: the batch is delivered again
-            self._stream_positions[lid] = start + len(records)
+            result = self.invoke(lid, {"Records": _jsonable(records)})  # raises: the batch is delivered again
+            failures = (result or {}).get("batchItemFailures") if isinstance(result, dict) else None
+            done = len(records)
+            if failures:  # ReportBatchItemFailures: resume at the first failed record, as Lambda does
+                failed = {str(f.get("itemIdentifier")) for f in failures}
+                done = next((i for i, r in enumerate(records) if str(r["dynamodb"]["SequenceNumber"]) in failed),
+                            done)
+            self._stream_positions[lid] = start + done
         return 1
 
     def physical_arn_of_queue(self, url: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from local.apigw import ApiGateway
 from local.cloud import LocalCloud
 from local.openapi import build_openapi
+from local.scheduler import start_scheduler
 from local.server import ApiServer
 from local.stack import ROOT
 from local.testing import TestClient
@@ -50,6 +51,7 @@ class LocalSystem:
             self.server = server
         if pollers:
             self.cloud.start_pollers()
+            start_scheduler(self.cloud)  # fires each schedule on its cron/rate (STORELOOP_SCHEDULES=off: on demand)
         return self
 
     def local_routes(self) -> dict[str, Any]:

@@ -1,0 +1,57 @@
+"""Analytics: the admin routes' response shapes (all counts and money are integers; money in fen)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class CampaignStoreOut(BaseModel):
+    store_id: str
+    redeemed: int = Field(description="coupons of the campaign redeemed at this store, net of reversals")
+    new_members: int = Field(description="members whose membership started at this store through the campaign")
+    orders: int = Field(description="paid orders and till sales at this store that used a coupon of the campaign")
+    revenue_fen: int = Field(description="what those orders paid, less what was refunded")
+    refunds: int = Field(description="refunds of those orders")
+
+
+class CampaignAnalyticsOut(BaseModel):
+    campaign_id: str
+    claimed: int
+    redeemed: int = Field(description="net of reversals")
+    redemption_rate: float = Field(description="redeemed / claimed, 4 decimals; 0 before the first claim")
+    new_members: int = Field(description="members whose first redemption, order or till sale came through it")
+    orders: int
+    revenue_fen: int
+    refunds: int
+    repeat_buyers_30d: int = Field(description="members with two paid orders within 30 days, one of them using "
+                                               "a coupon of this campaign; each member counted once")
+    by_store: list[CampaignStoreOut]
+
+
+class StoreDayOut(BaseModel):
+    date: str = Field(description="YYYY-MM-DD, China Standard Time")
+    visits: int = Field(description="appointments of that day checked in")
+    redemptions: int = Field(description="coupons redeemed that day, net of reversals")
+    orders: int = Field(description="online orders paid and till sales that day")
+    revenue_fen: int = Field(description="paid that day, less refunds completed that day")
+    new_members: int
+    refunds: int
+
+
+class StoreTotalsOut(BaseModel):
+    visits: int
+    redemptions: int
+    orders: int
+    revenue_fen: int
+    new_members: int
+    refunds: int
+
+
+class StoreAnalyticsOut(BaseModel):
+    store_id: str
+    from_: str = Field(alias="from", serialization_alias="from")
+    to: str
+    days: list[StoreDayOut] = Field(description="every day of the range, in order; days without activity are 0")
+    totals: StoreTotalsOut
+
+    model_config = {"populate_by_name": True}
