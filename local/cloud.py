@@ -83,6 +83,7 @@ def _patch_moto() -> None:
 
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
     _per_thread_resolvers()
+    _utc_wait_timestamps()
     _patched = True
 
 
@@ -125,6 +126,26 @@ def _cheap_transaction_snapshots() -> None:
                 snapshots.clear()
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _utc_wait_timestamps() -> None:
+    """moto compares a Wait state's Timestamp ('Z') with naive *local* time: off by the UTC offset on a machine
+    whose TZ is not UTC (e.g. Asia/Shanghai). Compare in UTC, as Step Functions does."""
+    import datetime as dt
+    import math
+
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
+
+    def wait_seconds(self: Any, env: Any) -> int:
+        self.string.eval(env=env)
+        raw = env.stack.pop()
+        at = self._from_timestamp_string(timestamp=raw)
+        if at is None:
+            raise FailureEventException(self._create_failure_event(env, raw))
+        return math.ceil((at - dt.datetime.now(dt.UTC).replace(tzinfo=None)).total_seconds())
+
+    Timestamp._get_wait_seconds = wait_seconds  # type: ignore[method-assign]
 
 
 class _PerThread:
@@ -259,6 +280,7 @@ class LocalCloud:
         self._stop.set()
         for t in self._pollers:
             t.join(timeout=5)
+        self._stop_executions()
         if _active is self:
             _active = None
         if self._mock is not None:
@@ -269,6 +291,25 @@ class LocalCloud:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+    def _stop_executions(self) -> None:
+        """Abort flows still waiting (a published campaign waits for days), so none wakes in the next stack."""
+        if self._mock is None:
+            return
+        sfn = _client("stepfunctions")
+        for lid in self.stack.resources("AWS::Serverless::StateMachine"):
+            arn = self.physical.get(lid, {}).get("Ref")
+            if not arn:
+                continue
+            try:
+                running = sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]
+            except Exception:  # noqa: BLE001 - best effort at teardown
+                continue
+            for execution in running:
+                try:
+                    sfn.stop_execution(executionArn=execution["executionArn"])
+                except Exception:  # noqa: BLE001 - best effort at teardown
+                    log.debug("could not stop %s", execution["executionArn"])
 
     def __enter__(self) -> LocalCloud:
         return self.start()

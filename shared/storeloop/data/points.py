@@ -7,13 +7,17 @@ Keys (docs/data-model.md, "Products, orders and points"):
 - ledger entry `MEMBER#<member_id>` / `POINTS#<UTC time, microseconds>#<entry id>`: newest last, so a reverse
                Query on the `POINTS#` prefix is the member's statement.
 - POS sale     `POSSALE#<store_id>#<sale_id>` / `SALE`; GSI2 `STORE#<store_id>#SALES` / `<occurred_at>#<sale_id>`.
+- points expiry the profile's GSI2 `POINTS_EXPIRY#<date, China time>` / `<member_id>` (sparse): the day its balance
+               expires (services/points_expiry.py has the rule); removed when the balance expires.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
@@ -22,7 +26,8 @@ from pynamodb.transactions import TransactWrite
 
 from storeloop.data.members import MemberProfile, member_pk
 from storeloop.data.models import Entity, cancellation_codes, connection
-from storeloop.domain.clock import now, to_rfc3339
+from storeloop.domain import clock
+from storeloop.domain.clock import CN_TZ, now, to_rfc3339
 
 LEDGER_PREFIX = "POINTS#"
 
@@ -33,6 +38,9 @@ ORDER_POINTS_EARNED = "order_points_earned"  # earned when an order is paid
 REFUND_POINTS_RETURNED = "refund_points_returned"  # the points a refunded order used, given back
 REFUND_CLAWBACK = "refund_clawback"  # the points a refunded order earned, taken back (never below zero)
 POS_SALE_EARNED = "pos_sale_earned"  # earned by a sale at the till
+POINTS_EXPIRED = "points_expired"  # the whole balance, expired by the daily job (services/points_expiry.py)
+
+POINTS_EXPIRY_PREFIX = "POINTS_EXPIRY#"
 
 
 class PointsLedgerEntry(Entity):
@@ -114,6 +122,8 @@ def credit_profile(tx: TransactWrite, member_id: str, *, points: int = 0, spend_
         actions.append(MemberProfile.joined_at.set(MemberProfile.joined_at | join_at))
         if join_store_id:
             actions.append(MemberProfile.joined_store_id.set(MemberProfile.joined_store_id | join_store_id))
+    if spend_fen > 0 or points > 0:
+        actions += _expiry_actions(member_id, purchase=spend_fen > 0)
     if not actions:
         return False
     tx.update(MemberProfile(member_pk(member_id), "PROFILE"), actions=actions, condition=MemberProfile.PK.exists())
@@ -132,6 +142,8 @@ def set_balance(tx: TransactWrite, member_id: str, expected: int, new: int, spen
     actions: list[Any] = [MemberProfile.points.set(new)]
     if spend_delta_fen:
         actions.append(MemberProfile.lifetime_spend_fen.add(spend_delta_fen))
+    if new > 0:
+        actions += _expiry_actions(member_id, purchase=False)
     tx.update(MemberProfile(member_pk(member_id), "PROFILE"), actions=actions,
               condition=MemberProfile.points == expected)
 
@@ -232,4 +244,86 @@ def finish_pos_sale(sale: PosSale, token: str, points: int, answer: dict[str, An
         codes = cancellation_codes(exc)
         if len(codes) > sale_index and codes[sale_index] == "ConditionalCheckFailed":
             raise SaleBusy(sale.sale_id) from None
+        raise
+
+
+# --- points expiry (services/points_expiry.py) ---------------------------------------------------------
+
+
+def points_expiry_pk(day: date) -> str:
+    return f"{POINTS_EXPIRY_PREFIX}{day.isoformat()}"
+
+
+def expiry_day_of(key: str) -> date:
+    return date.fromisoformat(key.removeprefix(POINTS_EXPIRY_PREFIX))
+
+
+def _expiry_actions(member_id: str, *, purchase: bool) -> list[Any]:
+    """The profile's expiry index, in the same update as the balance change (a transaction touches an item once).
+
+    A purchase (paid order, POS sale) moves the expiry to POINTS_EXPIRY_DAYS from today. Any other credit (points
+    given back by a cancel or a refund) keeps the date the profile has; with none (the job already expired the
+    balance or cleared the date at zero), today: by the rule those points have expired, so the next run takes them.
+    Either way a positive balance always carries a date the daily job will reach.
+    """
+    from storeloop.services.points_expiry import expires_on  # until Settings carries points_expiry_days
+
+    today = clock.now().astimezone(CN_TZ).date()
+    if purchase:
+        return [MemberProfile.GSI2PK.set(points_expiry_pk(expires_on(today))), MemberProfile.GSI2SK.set(member_id)]
+    return [MemberProfile.GSI2PK.set(MemberProfile.GSI2PK | points_expiry_pk(today)),
+            MemberProfile.GSI2SK.set(MemberProfile.GSI2SK | member_id)]
+
+
+@dataclass(frozen=True)
+class ExpiryState:
+    member_id: str
+    points: int
+    key: str | None  # GSI2PK: `POINTS_EXPIRY#<date>`, or None when no date is set
+
+
+def members_expiring_on(day: date) -> Iterator[ExpiryState]:
+    """Profiles indexed to expire on `day` (Query GSI2, eventually consistent: the expiry is conditional on what
+    this read, so a stale entry only costs a retry)."""
+    for item in MemberProfile.gsi2.query(points_expiry_pk(day)):
+        yield ExpiryState(str(item.member_id), int(item.points or 0), item.GSI2PK)
+
+
+def expiry_state(member_id: str) -> ExpiryState | None:
+    """The profile's balance and expiry date now (strongly consistent), None if the profile is gone."""
+    try:
+        item = MemberProfile.get(member_pk(member_id), "PROFILE", consistent_read=True,
+                                 attributes_to_get=["member_id", "points", "GSI2PK"])
+    except DoesNotExist:
+        return None
+    return ExpiryState(member_id, int(item.points or 0), item.GSI2PK)
+
+
+class ExpiryChanged(Exception):
+    """The balance or the expiry date moved since they were read (an earn, a spend, another run): read again."""
+
+
+def expire_balance(state: ExpiryState, at: datetime) -> None:
+    """Expire the whole balance `state` read, once: points → 0 and the index date removed, on condition that the
+    balance and the date are still what was read (and the member is not being erased), with a `points_expired`
+    ledger entry of -points in the same transaction. A zero balance only has its date removed. ExpiryChanged if
+    the condition failed or another transaction held the profile."""
+    profile = MemberProfile(member_pk(state.member_id), "PROFILE")
+    condition = ((MemberProfile.points == state.points) & (MemberProfile.GSI2PK == state.key)
+                 & (MemberProfile.status.does_not_exist() | (MemberProfile.status != "erasing")))
+    actions: list[Any] = [MemberProfile.points.set(0), MemberProfile.GSI2PK.remove(), MemberProfile.GSI2SK.remove()]
+    try:
+        if state.points == 0:
+            profile.update(actions=actions, condition=condition)
+            return
+        with TransactWrite(connection=connection()) as tx:
+            tx.update(profile, actions=actions, condition=condition)
+            add_entry(tx, ledger_entry(state.member_id, -state.points, POINTS_EXPIRED, at))
+    except UpdateError as exc:
+        if exc.cause_response_code in ("ConditionalCheckFailedException", "TransactionConflictException"):
+            raise ExpiryChanged(state.member_id) from None
+        raise
+    except TransactWriteError as exc:
+        if {"ConditionalCheckFailed", "TransactionConflict"} & set(cancellation_codes(exc)):
+            raise ExpiryChanged(state.member_id) from None
         raise

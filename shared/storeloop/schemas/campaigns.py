@@ -31,6 +31,27 @@ class CreateCampaignRequest(RequestModel):
         return v
 
 
+class TemplateReport(BaseModel):
+    template_id: str
+    name: str
+    total_stock: int
+    claimed: int
+    redeemed: int
+    released: int
+    remaining: int
+
+
+class CampaignReport(BaseModel):
+    campaign_id: str
+    generated_at: str
+    notified: int  # launch messages queued (each is sent only while the member holds a grant and consent)
+    reminded: int  # reminder messages queued
+    claimed: int
+    redeemed: int
+    released: int
+    templates: list[TemplateReport]
+
+
 class CampaignOut(BaseModel):
     campaign_id: str
     name: str
@@ -43,6 +64,8 @@ class CampaignOut(BaseModel):
     created_at: str
     published_at: str | None = None
     cancelled_at: str | None = None
+    report: CampaignReport | None = Field(default=None,
+                                          description="the final report once the campaign has ended (admins only)")
 
 
 class CampaignStatusOut(BaseModel):

@@ -13,6 +13,7 @@ from storeloop.domain.clock import parse_rfc3339, to_rfc3339
 from storeloop.errors import Conflict, NotFound, ValidationFailed
 from storeloop.schemas.campaigns import CampaignList, CampaignOut, CampaignStatusOut, CreateCampaignRequest
 from storeloop.schemas.coupons import CouponTemplateOut, is_id
+from storeloop.services import campaign_flow
 
 
 def create_campaign(caller: Caller, body: CreateCampaignRequest) -> CampaignOut:
@@ -82,20 +83,16 @@ def cancel_campaign(campaign_id: str) -> CampaignStatusOut:
 
 
 def _start_campaign_flow(campaign: campaigns.Campaign) -> None:
-    # ---- THE CAMPAIGN FLOW STARTS HERE (Step Functions, a later issue). ----
-    # StartExecution(stateMachineArn=settings.campaign_state_machine_arn, name=campaign.campaign_id,
-    #                input={"campaign_id", "starts_at", "ends_at"}): wait until start → live → notify the audience
-    # → remind before the end → ended → expire the unclaimed → report. The execution name is the campaign id,
-    # so a repeated publish does not start a second flow (ExecutionAlreadyExists is success). Until that issue,
-    # `live` and `ended` are read from the clock (Campaign.status_at), so claims work without the flow.
-    return None
+    # The campaign flow (statemachines/campaign.asl.json, services/campaign_flow.py): one execution named after the
+    # campaign, so a repeated publish starts no second flow. `live` and `ended` still read from the clock
+    # (Campaign.status_at), so claims never wait for the flow's own status writes.
+    campaign_flow.start_flow(campaign)
 
 
 def _stop_campaign_flow(campaign: campaigns.Campaign) -> None:
-    # ---- THE CAMPAIGN FLOW STOPS HERE (Step Functions, a later issue). ----
-    # StopExecution of the execution named after the campaign (none yet for a draft; stopping twice is fine).
-    # Claims already stop: the campaign reads `cancelled`, and it has left the published index.
-    return None
+    # StopExecution of the campaign's execution (none for a draft; stopping twice is fine). Claims already stop:
+    # the campaign reads `cancelled`, and it has left the published index.
+    campaign_flow.stop_flow(campaign)
 
 
 def list_live_campaigns(limit: int, cursor: str | None) -> CampaignList:
@@ -119,7 +116,12 @@ def get_campaign(caller: Caller, campaign_id: str) -> CampaignOut:
         raise NotFound(f"campaign {campaign_id} not found")  # drafts are for HQ's eyes only
     templates = coupons.get_templates(campaign.template_id_list())
     ordered = [templates[t] for t in campaign.template_id_list() if t in templates]
-    return _campaign_out(campaign, ordered, coupons.remaining_stock(ordered))
+    out = _campaign_out(campaign, ordered, coupons.remaining_stock(ordered))
+    if caller.is_admin:
+        from storeloop.services import campaign_flow
+
+        out.report = campaign_flow.report_of(campaign_id)
+    return out
 
 
 def _must_get(campaign_id: str) -> campaigns.Campaign:
