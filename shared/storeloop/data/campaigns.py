@@ -17,9 +17,9 @@ from storeloop.domain.clock import parse_rfc3339
 # have not ended yet with one Query. Cancelling takes a campaign out of the index.
 PUBLISHED_PARTITION = "CAMPAIGNS#PUBLISHED"
 
-# The stored status. `live` and `ended` are not written by this module: a published campaign is `scheduled`
-# until starts_at, `live` until ends_at, then `ended`, read from the clock (Campaign.status_at);
-# the campaign flow (Step Functions, a later issue) may write them, and they read the same way.
+# The stored status. `live` and `ended` are not written by this module but by the campaign flow
+# (data/campaign_flow.py, Step Functions); what the API shows is read from the clock (Campaign.status_at), so a
+# claim never waits for the flow: a published campaign is `scheduled` until starts_at, `live` until ends_at.
 DRAFT, SCHEDULED, CANCELLED = "draft", "scheduled", "cancelled"
 PUBLISHED_STATUSES = (SCHEDULED, "live", "ended")
 
