@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from storeloop.domain.clock import CN_TZ, now, parse_rfc3339, require_aware, to_rfc3339
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from storeloop.domain import coupons
 from storeloop.domain.clock import CN_TZ
 from storeloop.domain.coupons import (

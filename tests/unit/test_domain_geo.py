@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+
 from storeloop.domain.geo import (
     EARTH_RADIUS_M,
     STORE_GEOHASH_PRECISION,

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from storeloop.domain.coupons import CouponRule
 from storeloop.domain.errors import InsufficientPoints, MinSpendNotMet
 from storeloop.domain.orders import OrderTotals, price_order

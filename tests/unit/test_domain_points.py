@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from storeloop.domain.points import (
     DEFAULT_TIER_THRESHOLDS,
     FEN_PER_POINT,

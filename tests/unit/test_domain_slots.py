@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from storeloop.domain.clock import CN_TZ
 from storeloop.domain.slots import day_slots, is_slot_start, slot_end, slots_for_store
 

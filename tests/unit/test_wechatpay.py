@@ -17,6 +17,8 @@ import requests
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from local.wechat_pay_fake import PayFake, load_test_pay_config
 from storeloop.wechat.pay import (
     NotificationRejected,
     PayConfig,
@@ -25,8 +27,6 @@ from storeloop.wechat.pay import (
     build_notification,
     verify_merchant_request,
 )
-
-from local.wechat_pay_fake import PayFake, load_test_pay_config
 
 # storeloop (shared/) and local/ are importable through pyproject.toml's pytest pythonpath.
 KEYS_DIR = Path(__file__).resolve().parents[2] / "local" / "keys"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from storeloop.data.models import Entity, connection
@@ -99,7 +100,7 @@ def start_membership(tx: TransactWrite, member_id: str, at: str, store_id: str |
     `joined_at` is set only if absent, so the first event wins and later ones change nothing; the store and
     campaign it came through are kept for analytics (new members per store and per campaign).
     """
-    actions = [MemberProfile.joined_at.set(MemberProfile.joined_at | at)]
+    actions: list[Action] = [MemberProfile.joined_at.set(MemberProfile.joined_at | at)]
     if store_id:
         actions.append(MemberProfile.joined_store_id.set(MemberProfile.joined_store_id | store_id))
     if campaign_id:

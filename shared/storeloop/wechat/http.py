@@ -15,10 +15,13 @@ class WeChatUnavailable(Exception):
 
 def call(method: str, url: str, *, query: dict[str, str] | None = None, body: Any = None,
          timeout: float = 3.0) -> dict[str, Any]:
+    if not url.startswith(("https://", "http://")):
+        raise WeChatUnavailable("WeChat base URL must be http(s)")  # never file:// or a custom scheme
     if query:
         url = f"{url}?{urllib.parse.urlencode(query)}"
     data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(url, data=data, method=method,  # noqa: S310 - scheme checked above
+                                 headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - URL from settings
             raw = resp.read()
