@@ -37,6 +37,7 @@ class Settings(BaseModel):
 
     order_payment_timeout_seconds: int = 900
     points_per_yuan: int = 1
+    points_expiry_days: int = Field(default=365, ge=1, le=3650)  # a balance expires this long after the last purchase
     tier_thresholds: dict[str, int] = {"bronze": 0, "silver": 100_000, "gold": 500_000}
 
     # resources wired by template.yaml; empty when a function does not use them

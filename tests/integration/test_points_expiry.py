@@ -26,7 +26,6 @@ from local.stack import load_stack
 from storeloop.data import points as points_data
 from storeloop.domain import clock
 from storeloop.domain.clock import CN_TZ, to_rfc3339
-from storeloop.services import points_expiry
 
 EXPIRY = "storeloop-points-expiry"
 D0 = date(2031, 3, 10)  # the day of the first purchases; the job runs some days after it
@@ -298,15 +297,22 @@ def test_spends_racing_the_run_on_threads_never_overdraw_and_the_ledger_stays_wh
 
 
 def test_the_days_come_from_points_expiry_days(client, actors, shop, cloud, monkeypatch):
+    from storeloop.settings import SettingsError, load_settings, reset_settings
+
     monkeypatch.setenv("POINTS_EXPIRY_DAYS", "30")
-    alice = actors.member("alice")["token"]
-    with on(D0):
-        pos_sale(client, shop["secret"], alice, 3_000)
-    assert expired(run_on(cloud, D0 + timedelta(days=29))) == (0, 0)
-    assert expired(run_on(cloud, D0 + timedelta(days=30))) == (1, 30)
-    for bad in ("0", "3651", "thirty", "1.5"):
-        monkeypatch.setenv("POINTS_EXPIRY_DAYS", bad)
-        with pytest.raises(ValueError):
-            points_expiry.expiry_days()
-    monkeypatch.setenv("POINTS_EXPIRY_DAYS", "")
-    assert points_expiry.expiry_days() == 365
+    reset_settings()
+    try:
+        alice = actors.member("alice")["token"]
+        with on(D0):
+            pos_sale(client, shop["secret"], alice, 3_000)
+        assert expired(run_on(cloud, D0 + timedelta(days=29))) == (0, 0)
+        assert expired(run_on(cloud, D0 + timedelta(days=30))) == (1, 30)
+        for bad in ("0", "3651", "thirty", "1.5"):
+            monkeypatch.setenv("POINTS_EXPIRY_DAYS", bad)
+            with pytest.raises(SettingsError, match="POINTS_EXPIRY_DAYS"):
+                load_settings()
+        monkeypatch.setenv("POINTS_EXPIRY_DAYS", "")
+        assert load_settings().points_expiry_days == 365
+    finally:
+        monkeypatch.delenv("POINTS_EXPIRY_DAYS")
+        reset_settings()

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
@@ -28,6 +28,7 @@ from storeloop.data.members import MemberProfile, member_pk
 from storeloop.data.models import Entity, cancellation_codes, connection
 from storeloop.domain import clock
 from storeloop.domain.clock import CN_TZ, now, to_rfc3339
+from storeloop.domain.points import points_expire_on
 
 LEDGER_PREFIX = "POINTS#"
 
@@ -112,6 +113,7 @@ def credit_profile(tx: TransactWrite, member_id: str, *, points: int = 0, spend_
 
     One update, not two: a transaction may touch an item once. Returns whether anything was added. `joined_at` is
     set only if absent, as `members.start_membership` does, so the first paid order, POS sale or redemption wins.
+    A purchase (`spend_fen`) also moves the balance's expiry date; points given back keep it (`_expiry_actions`).
     """
     actions: list[Any] = []
     if points:
@@ -266,11 +268,12 @@ def _expiry_actions(member_id: str, *, purchase: bool) -> list[Any]:
     balance or cleared the date at zero), today: by the rule those points have expired, so the next run takes them.
     Either way a positive balance always carries a date the daily job will reach.
     """
-    from storeloop.services.points_expiry import expires_on  # until Settings carries points_expiry_days
+    from storeloop.settings import get_settings
 
     today = clock.now().astimezone(CN_TZ).date()
     if purchase:
-        return [MemberProfile.GSI2PK.set(points_expiry_pk(expires_on(today))), MemberProfile.GSI2SK.set(member_id)]
+        expires = points_expire_on(today, get_settings().points_expiry_days)
+        return [MemberProfile.GSI2PK.set(points_expiry_pk(expires)), MemberProfile.GSI2SK.set(member_id)]
     return [MemberProfile.GSI2PK.set(MemberProfile.GSI2PK | points_expiry_pk(today)),
             MemberProfile.GSI2SK.set(MemberProfile.GSI2SK | member_id)]
 
@@ -285,7 +288,8 @@ class ExpiryState:
 def members_expiring_on(day: date) -> Iterator[ExpiryState]:
     """Profiles indexed to expire on `day` (Query GSI2, eventually consistent: the expiry is conditional on what
     this read, so a stale entry only costs a retry)."""
-    for item in MemberProfile.gsi2.query(points_expiry_pk(day)):
+    for found in MemberProfile.gsi2.query(points_expiry_pk(day)):
+        item = cast(MemberProfile, found)
         yield ExpiryState(str(item.member_id), int(item.points or 0), item.GSI2PK)
 
 

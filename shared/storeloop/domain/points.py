@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, timedelta
 from typing import Final
 
 # API.md: 100 points = 1 yuan off = 100 fen, so one point is worth exactly one fen.
@@ -88,3 +89,10 @@ def clawback(balance: int, points_to_take_back: int) -> tuple[int, int]:
     _require_int(points_to_take_back, "points_to_take_back")
     taken = min(balance, points_to_take_back)
     return taken, points_to_take_back - taken
+
+
+def points_expire_on(last_purchase_day: date, expiry_days: int) -> date:
+    """The day a balance expires when the member's last purchase was on `last_purchase_day` (China time)."""
+    if not 1 <= expiry_days <= 3650:
+        raise ValueError("expiry_days must be between 1 and 3650")
+    return last_purchase_day + timedelta(days=expiry_days)

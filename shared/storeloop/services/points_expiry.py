@@ -17,7 +17,6 @@ rest to expire; an earn leaves nothing due). Expiring removes the date, so a sec
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -27,6 +26,8 @@ from aws_lambda_powertools import Logger
 from storeloop.data import points as data
 from storeloop.domain import clock
 from storeloop.domain.clock import CN_TZ
+from storeloop.domain.points import points_expire_on
+from storeloop.settings import get_settings
 
 logger = Logger(service="storeloop", child=True)
 
@@ -38,24 +39,13 @@ STOP_WITH_MS_LEFT = 15_000  # stop taking new members this close to the Lambda t
 
 
 def expiry_days() -> int:
-    """POINTS_EXPIRY_DAYS from the environment (default 365), an int in 1..3650. Read here until Settings carries
-    it (`points_expiry_days`); a bad value is a deployment error, so it raises."""
-    raw = os.environ.get("POINTS_EXPIRY_DAYS", "").strip()
-    if not raw:
-        return DEFAULT_EXPIRY_DAYS
-    try:
-        days = int(raw)
-    except ValueError:
-        raise ValueError(f"POINTS_EXPIRY_DAYS must be a whole number of days, got {raw!r}") from None
-    low, high = EXPIRY_DAYS_RANGE
-    if not low <= days <= high:
-        raise ValueError(f"POINTS_EXPIRY_DAYS must be between {low} and {high}, got {days}")
-    return days
+    """POINTS_EXPIRY_DAYS (default 365, 1..3650), from the settings."""
+    return get_settings().points_expiry_days
 
 
 def expires_on(purchase_day: date) -> date:
     """The day a balance expires when the member's last purchase was on `purchase_day` (China time)."""
-    return purchase_day + timedelta(days=expiry_days())
+    return points_expire_on(purchase_day, expiry_days())
 
 
 def today_in_china() -> date:
@@ -81,8 +71,8 @@ def _expire_member(state: data.ExpiryState, today: date) -> tuple[str, int]:
 def run(catch_up_days: int = CATCH_UP_DAYS, remaining_ms: Callable[[], int] | None = None) -> dict[str, Any]:
     """Expire every balance whose date is today or in the `catch_up_days` before (China time). Safe to run again."""
     today = today_in_china()
-    summary = {"date": today.isoformat(), "expired_members": 0, "expired_points": 0, "cleared": 0,
-               "left_for_next_run": 0, "finished": True}
+    summary: dict[str, Any] = {"date": today.isoformat(), "expired_members": 0, "expired_points": 0, "cleared": 0,
+                               "left_for_next_run": 0, "finished": True}
     for back in range(catch_up_days, -1, -1):  # oldest first
         for state in data.members_expiring_on(today - timedelta(days=back)):
             if remaining_ms is not None and remaining_ms() < STOP_WITH_MS_LEFT:
