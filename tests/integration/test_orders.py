@@ -316,6 +316,12 @@ def test_a_coupon_is_redeemed_when_the_order_is_paid_and_not_given_back_on_refun
     oid = order(client, token, [("latte", 1)], coupon_id=coupon["coupon_id"]).json()["order"]["order_id"]
     pay(wechat, oid)
     assert coupon_status(client, token, coupon["coupon_id"]) == "redeemed"
+    # The first paid order made them a member, through this store and the coupon's campaign (analytics).
+    from storeloop.data.members import get_profile
+
+    profile = get_profile(client.get("/me", token=token).json()["member_id"])
+    assert profile.joined_at and profile.joined_store_id == "s1"
+    assert profile.joined_campaign_id == coupon["campaign_id"]
     manager = actors.staff("mgr", "manager", ["s1"])["token"]
     assert client.post(f"/orders/{oid}/refund", {"reason": "broken cup"}, token=manager).status == 200
     assert wechat.pay.wait_for_deliveries()

@@ -304,7 +304,7 @@ def cancel_order(order: Order, at: datetime, reason: str, coupon_step: CouponSte
 
 
 def mark_paid(order: Order, at: datetime, transaction_id: str, pickup_code: str, points_earned: int,
-              coupon_step: CouponStep | None = None) -> None:
+              coupon_step: CouponStep | None = None, join_campaign_id: str | None = None) -> None:
     """pending_payment → paid: pickup code, points earned, lifetime spend, membership, coupon redeemed, once."""
     stamp = to_rfc3339(at)
 
@@ -314,7 +314,7 @@ def mark_paid(order: Order, at: datetime, transaction_id: str, pickup_code: str,
             Order.pickup_code.set(pickup_code), Order.points_earned.set(points_earned),
         ], Order.status == PENDING_PAYMENT, "order")
         if ledger.credit_profile(tx.tx, order.member_id, points=points_earned, spend_fen=int(order.payable_fen),
-                                 join_at=stamp, join_store_id=order.store_id):
+                                 join_at=stamp, join_store_id=order.store_id, join_campaign_id=join_campaign_id):
             tx.labels["update"].append("profile")
         if points_earned:
             tx.save(ledger.ledger_entry(order.member_id, points_earned, ledger.ORDER_POINTS_EARNED, at,

@@ -229,13 +229,14 @@ def _coupon_release(order: order_data.Order) -> order_data.CouponStep | None:
     return step
 
 
-def _coupon_redeem(order: order_data.Order, at: datetime) -> order_data.CouponStep | None:
-    """locked → redeemed, with the verification record a till's redemption writes too (analytics count both)."""
+def _coupon_redeem(order: order_data.Order, at: datetime) -> tuple[order_data.CouponStep | None, str | None]:
+    """locked → redeemed, with the verification record a till's redemption writes too (analytics count both);
+    and the coupon's campaign, which a first paid order makes the member join through."""
     if not order.coupon_id:
-        return None
+        return None, None
     held = coupon_data.get_coupon(order.coupon_id, consistent=True)
     if held is None:
-        return None
+        return None, None
     when = to_rfc3339(at)
     verification_id = "v_" + uuid.uuid4().hex[:20]
     verification = coupon_data.Verification(
@@ -255,7 +256,7 @@ def _coupon_redeem(order: order_data.Order, at: datetime) -> order_data.CouponSt
                   (coupon_data.Coupon.status == "locked") & (coupon_data.Coupon.locked_by_order == order.order_id),
                   "coupon")
         tx.save(verification, coupon_data.Verification.PK.does_not_exist(), "verification")
-    return step
+    return step, held.campaign_id
 
 
 # --- cancelling and the payment timeout ---------------------------------------------------------------
@@ -402,7 +403,8 @@ def _on_payment(settings: Settings, order: order_data.Order, resource: Mapping[s
         earned = points_earned(int(order.payable_fen), settings.points_per_yuan)
         try:
             try:
-                order_data.mark_paid(order, at, transaction_id, code, earned, _coupon_redeem(order, at))
+                step, campaign_id = _coupon_redeem(order, at)
+                order_data.mark_paid(order, at, transaction_id, code, earned, step, join_campaign_id=campaign_id)
             except order_data.CouponChanged:
                 # The money is in: the order is paid whatever happened to its coupon (logged for a person).
                 logger.error("paid order's coupon was not locked by it", extra={"order_id": order.order_id})
