@@ -1,7 +1,7 @@
 """`python -m local.schedules [name]`: list the schedules template.yaml declares, or run one now on the running local
 cloud (`make run`) through its local-only route `POST /_local/schedules/<name>/run`.
 
-A name may be shortened to any part that names one schedule (`visit` for `storeloop-visit-reminders`). The API is
+A name may be shortened to any part that names one schedule (`visit` for `storeloop-local-visit-reminders`). The API is
 at http://127.0.0.1:3000, or STORELOOP_API_URL / STORELOOP_HOST + STORELOOP_API_PORT. Exit status: 0 when the run
 answered 200, 1 otherwise, 2 for an unknown or ambiguous name.
 """
@@ -22,11 +22,17 @@ from local.stack import load_stack
 
 def declared() -> dict[str, dict[str, Any]]:
     """Schedule name → its event properties (plus the function), named as the local cloud names them."""
+    from local.cloud import REGION
+    from local.stack import Resolver
+
     found: dict[str, dict[str, Any]] = {}
-    for lid, fn in load_stack().functions.items():
+    stack = load_stack()
+    resolver = Resolver(stack, REGION, {})  # names use only pseudo parameters (${AWS::StackName})
+    for lid, fn in stack.functions.items():
         for event_name, event in fn.events.items():
             if event.get("Type") in ("Schedule", "ScheduleV2"):
-                props = event.get("Properties") or {}
+                props = {**(event.get("Properties") or {})}
+                props["Name"] = resolver.resolve(props.get("Name"))
                 found[str(props.get("Name") or f"{lid}-{event_name}")] = {**props, "Function": lid}
     return found
 

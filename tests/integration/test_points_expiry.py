@@ -27,7 +27,7 @@ from storeloop.data import points as points_data
 from storeloop.domain import clock
 from storeloop.domain.clock import CN_TZ, to_rfc3339
 
-EXPIRY = "storeloop-points-expiry"
+EXPIRY = "storeloop-local-points-expiry"
 D0 = date(2031, 3, 10)  # the day of the first purchases; the job runs some days after it
 
 

@@ -21,7 +21,10 @@ from storeloop.settings import get_settings
 
 REMINDER = "coupon-expiry-test-template"  # the campaign's reminder_template_id (no other test uses it)
 VISIT = "visit-reminder-template"  # the visit schedule's Input in template.yaml
-EXPIRY, VISITS, ROLLUP = "storeloop-coupon-expiry-reminders", "storeloop-visit-reminders", "storeloop-analytics-rollup"
+# The local stack is named storeloop-local; in AWS the names carry the stack's name the same way.
+EXPIRY = "storeloop-local-coupon-expiry-reminders"
+VISITS = "storeloop-local-visit-reminders"
+ROLLUP = "storeloop-local-analytics-rollup"
 
 
 @pytest.fixture

@@ -102,14 +102,15 @@ def test_due_fires_each_schedule_once_when_its_time_comes():
 
 def test_the_template_declares_its_schedules_as_scheduler_v2_in_china_time():
     found = declared()
-    ours = ("storeloop-coupon-expiry-reminders", "storeloop-visit-reminders", "storeloop-analytics-rollup")
+    ours = ("storeloop-local-coupon-expiry-reminders", "storeloop-local-visit-reminders",
+            "storeloop-local-analytics-rollup")
     assert set(ours) <= set(found)
     for name in ours:
         props = found[name]
         assert props["ScheduleExpressionTimezone"] == "Asia/Shanghai"
         assert parse(props["ScheduleExpression"], SHANGHAI, anchor=cn(2026, 11, 26, 0, 0)).next_after(
             cn(2026, 11, 26, 0, 0)) is not None
-    assert resolve("visit", sorted(found)) == "storeloop-visit-reminders"
+    assert resolve("visit", sorted(found)) == "storeloop-local-visit-reminders"
     with pytest.raises(LookupError):
         resolve("storeloop", sorted(found))
 
