@@ -17,7 +17,6 @@ would drown the difference being measured). Goal: handler ≤ 1.3× bare.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import secrets
@@ -58,18 +57,6 @@ def _wcu(size: int, transactional: bool) -> int:
     return (2 if transactional else 1) * max(1, -(-size // 1024))
 
 
-class _Recorder:
-    """Every DynamoDB request (operation, parameters) the app's clients send while recording is on."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.on = False
-
-    def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        if self.on:
-            self.calls.append((model.name, copy.deepcopy(params)))
-
-
 def _swap(value: Any, table: dict[str, str]) -> Any:
     text = json.dumps(value)
     for old, new in table.items():
@@ -81,6 +68,7 @@ def main() -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     import boto3
 
+    from bench.recording import RequestRecorder
     from local.apigw import ApiGateway
     from local.cloud import REGION, LocalCloud
     from local.testing import TestClient
@@ -119,7 +107,7 @@ def main() -> None:
                                                   "staff_role": "", "principalId": member_id}
             return ev
 
-        recorder = _Recorder()
+        recorder = RequestRecorder()
         for botocore_client in (Entity._get_connection().connection.client, dynamodb_client()):
             botocore_client.meta.events.register("before-parameter-build.dynamodb", recorder)
         bare = boto3.client("dynamodb", region_name=REGION)

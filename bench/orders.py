@@ -15,7 +15,6 @@ meets the same small table (moto copies the whole table in every transaction). G
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import statistics
@@ -26,18 +25,6 @@ from typing import Any
 
 ORDERS = int(os.environ.get("BENCH_ORDERS", "150"))
 WARMUP = 10
-
-
-class _Recorder:
-    """Every DynamoDB request (operation, parameters) the app's clients send while recording is on."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.on = False
-
-    def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        if self.on:
-            self.calls.append((model.name, copy.deepcopy(params)))
 
 
 def _swap(value: Any, old: str, new: str) -> Any:
@@ -63,14 +50,9 @@ def _forget(ddb: Any, table: str, calls: list[tuple[str, dict[str, Any]]]) -> No
 
 def main() -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    import socketserver
-
     import boto3
 
-    # The fakes' http.server writes headers and body in two packets; with Nagle on, the second waits for the
-    # client's delayed ACK (~40 ms) - a loopback artifact no real WeChat has. Off, for both sides' timings alike.
-    socketserver.StreamRequestHandler.disable_nagle_algorithm = True
-
+    from bench.recording import RequestRecorder
     from local.apigw import ApiGateway
     from local.cloud import REGION, LocalCloud
     from local.pay_env import local_pay_env
@@ -106,7 +88,7 @@ def main() -> None:
                                                   "staff_role": "", "principalId": member_id}
             return ev
 
-        recorder = _Recorder()
+        recorder = RequestRecorder()
         for botocore_client in (Entity._get_connection().connection.client, dynamodb_client()):
             botocore_client.meta.events.register("before-parameter-build.dynamodb", recorder)
         table = cloud.ref("MainTable")
