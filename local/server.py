@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from local.apigw import ApiGateway
+from local.httpd import serve_in_background
 
 log = logging.getLogger("local")
 
@@ -68,17 +68,8 @@ class ApiServer:
             def log_message(self, fmt: str, *args: Any) -> None:
                 pass  # the gateway logs one line per request
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler, bind_and_activate=False)
-        self._server.request_queue_size = 128  # the default backlog of 5 resets bursts of connections
-        try:
-            self._server.server_bind()
-            self._server.server_activate()
-        except OSError:
-            self._server.server_close()
-            raise
-        self._server.daemon_threads = True
+        self._server = serve_in_background(self.host, self.port, Handler, "api-server")
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True, name="api-server").start()
         return self
 
     @property

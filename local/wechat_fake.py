@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from local.cloud import ADMIN_OPENID
+from local.httpd import serve_in_background
 
 log = logging.getLogger("local.wechat_fake")
 
@@ -34,7 +35,6 @@ class WeChatFake:
         self.extra: list[Any] = []  # mounted fakes with .handle(method, path, headers, body)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.down = False  # tests flip this to see how the backend copes with WeChat being unreachable
         from local.stack import ROOT
         from local.wechat_pay_fake import PayFake
@@ -106,18 +106,8 @@ class WeChatFake:
             def log_message(self, fmt: str, *args: Any) -> None:
                 log.debug("wechat fake: " + fmt, *args)
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler, bind_and_activate=False)
-        self._server.request_queue_size = 128  # the default backlog of 5 resets bursts of connections
-        try:
-            self._server.server_bind()
-            self._server.server_activate()
-        except OSError:
-            self._server.server_close()
-            raise
-        self._server.daemon_threads = True
+        self._server = serve_in_background(self.host, self.port, Handler, "wechat-fake")
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="wechat-fake")
-        self._thread.start()
         return self
 
     def stop(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -12,18 +11,7 @@ import boto3
 from local.cloud import REGION
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
-
-
-def race(n, request):
-    """`request(i)` for i in range(n), on n threads released together; the responses in order."""
-    gate = threading.Barrier(n)
-
-    def run(i):
-        gate.wait()
-        return request(i)
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(run, range(n)))
+from tests.contention.racing import all_at_once
 
 
 def logins(client, prefix, n):
@@ -61,7 +49,7 @@ def test_200_threads_race_for_50_coupons(client, actors, cloud):
     # 25 shoppers on 8 threads each, with a limit of 8: only the stock can refuse a claim here.
     campaign_id, template_id = live_campaign(client, admin, total_stock=50, per_member_limit=8)
     shoppers = logins(client, "racer", 25)
-    results = race(200, lambda i: client.post(f"/campaigns/{campaign_id}/claims", {"template_id": template_id},
+    results = all_at_once(200, lambda i: client.post(f"/campaigns/{campaign_id}/claims", {"template_id": template_id},
                                               token=shoppers[i % 25]))
     counts = Counter(outcome(r) for r in results)
     assert counts == {201: 50, "SOLD_OUT": 150}, counts
@@ -80,7 +68,7 @@ def test_racing_claims_drain_every_shard_and_never_oversell(client, actors, clou
                         Key={"PK": {"S": f"STOCK#{template_id}#{shard:02d}"}, "SK": {"S": "STOCK"}},
                         UpdateExpression="SET remaining = :n", ExpressionAttributeValues={":n": {"N": "10"}})
     shoppers = logins(client, "bulk", 8)
-    results = race(80, lambda i: client.post(f"/campaigns/{campaign_id}/claims", {"template_id": template_id},
+    results = all_at_once(80, lambda i: client.post(f"/campaigns/{campaign_id}/claims", {"template_id": template_id},
                                              token=shoppers[i % 8]))
     counts = Counter(outcome(r) for r in results)
     assert counts == {201: 30, "SOLD_OUT": 50}, counts
@@ -92,7 +80,7 @@ def test_one_member_20_parallel_claims_limit_2(client, actors, cloud):
     admin = actors.admin["token"]
     campaign_id, template_id = live_campaign(client, admin, total_stock=100, per_member_limit=2)
     token = actors.member("greedy")["token"]
-    results = race(20, lambda _: client.post(f"/campaigns/{campaign_id}/claims", {"template_id": template_id},
+    results = all_at_once(20, lambda _: client.post(f"/campaigns/{campaign_id}/claims", {"template_id": template_id},
                                              token=token))
     counts = Counter(outcome(r) for r in results)
     assert counts == {201: 2, "CLAIM_LIMIT_REACHED": 18}, counts
@@ -104,7 +92,7 @@ def test_one_idempotency_key_20_times_at_once_claims_once(client, actors, cloud)
     admin = actors.admin["token"]
     campaign_id, template_id = live_campaign(client, admin, total_stock=100, per_member_limit=5)
     token = actors.member("double-tapper")["token"]
-    results = race(20, lambda _: client.post(f"/campaigns/{campaign_id}/claims", {"template_id": template_id},
+    results = all_at_once(20, lambda _: client.post(f"/campaigns/{campaign_id}/claims", {"template_id": template_id},
                                              token=token, headers={"Idempotency-Key": "tap-1"}))
     assert all(r.status in (201, 409) for r in results), [r.body for r in results]
     busy = [r for r in results if r.status == 409]

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from threading import Barrier
 
 import pytest
 
@@ -14,6 +12,7 @@ from local.wechat_fake import openid_for
 from storeloop.data import messages as messages_data
 from storeloop.schemas.messages import OutboundMessage
 from storeloop.services import messages
+from tests.contention.racing import all_at_once
 
 TEMPLATE = "9Ov4khE3YpMa1w0Lbp8tsUtcqTJsCpKAxumr4Gszb9o"
 
@@ -25,16 +24,6 @@ def msg(wechat):
     wechat.msg.reset()
 
 
-def all_at_once(n, fn):
-    """Run fn(i) for i < n in n threads released together, so the invocations really overlap."""
-    gate = Barrier(n)
-
-    def run(i):
-        gate.wait()
-        return fn(i)
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def sqs_event(member_id, message_id, record_id):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from threading import Barrier
 
 import boto3
 import pytest
@@ -15,6 +14,7 @@ import requests
 from local.cloud import REGION
 from local.pay_env import KEYS_DIR, notifiable_cloud
 from storeloop.wechat.pay import build_notification
+from tests.contention.racing import all_at_once
 
 IDS = json.loads((KEYS_DIR / "test_pay.json").read_text())
 PLATFORM_KEY = (KEYS_DIR / "platform_private_key.pem").read_text()
@@ -26,16 +26,6 @@ def cloud(wechat):
         yield stack
 
 
-def all_at_once(n, fn):
-    """Run fn(i) for i < n in n threads released together, so the requests really overlap."""
-    gate = Barrier(n)
-
-    def run(i):
-        gate.wait()
-        return fn(i)
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 @pytest.fixture

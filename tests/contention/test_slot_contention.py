@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from threading import Barrier
 
 from storeloop.data.appointments import store_day_appointments
 from storeloop.domain.clock import CN_TZ, now
+from tests.contention.racing import all_at_once
 
 CAPACITY = 4
 
@@ -25,16 +25,6 @@ def remaining(client, token, day, start):
     return next(s["remaining"] for s in resp.json()["slots"] if s["start"] == start)
 
 
-def all_at_once(n, fn):
-    """Run fn(i) for i < n in n threads released together, so the requests really overlap."""
-    gate = Barrier(n)
-
-    def run(i):
-        gate.wait()
-        return fn(i)
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def test_50_members_booking_a_slot_of_4_get_exactly_4(client, actors):

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
+from tests.contention.racing import all_at_once
 
 
 def outcome(resp):
     return resp.status if resp.status < 400 else resp.json()["error"]["code"]
 
 
-def race(n, request):
-    """`request(i)` for i in range(n), on n threads released together; the responses in order."""
-    gate = threading.Barrier(n)
-
-    def run(i):
-        gate.wait()
-        return request(i)
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def claimed_coupon(client, actors):
@@ -47,7 +36,8 @@ def test_50_tills_verify_one_code_at_once(client, actors):
     shopper, coupon = claimed_coupon(client, actors)
     qr = client.get(f"/me/coupons/{coupon['coupon_id']}/qr", token=shopper["token"]).json()["qr"]
     codes = [coupon["code"] if i % 2 else qr for i in range(50)]  # the typed code and the scanned QR, mixed
-    results = race(50, lambda i: client.post("/verifications", {"code": codes[i], "store_id": "s1"}, token=clerk))
+    results = all_at_once(50, lambda i: client.post("/verifications", {"code": codes[i], "store_id": "s1"},
+                                                    token=clerk))
     counts = Counter(outcome(r) for r in results)
     assert counts == {201: 1, "COUPON_ALREADY_REDEEMED": 49}, counts
     mine = client.get("/me/coupons", token=shopper["token"]).json()["items"]
@@ -60,7 +50,7 @@ def test_10_managers_reverse_one_verification_at_once(client, actors):
     shopper, coupon = claimed_coupon(client, actors)
     vid = client.post("/verifications", {"code": coupon["code"], "store_id": "s1"}, token=manager).json()[
         "verification_id"]
-    results = race(10, lambda _: client.post(f"/verifications/{vid}/reversal", token=manager))
+    results = all_at_once(10, lambda _: client.post(f"/verifications/{vid}/reversal", token=manager))
     counts = Counter(outcome(r) for r in results)
     assert counts == {200: 1, "ALREADY_REVERSED": 9}, counts
     mine = client.get("/me/coupons", token=shopper["token"]).json()["items"]

@@ -21,7 +21,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from storeloop.data.models import Entity, cancellation_codes, connection
+from storeloop.data.models import Entity, cancellation_codes, connection, read_page, start_key
 from storeloop.domain.errors import AlreadyBooked, SlotFull
 
 BOOKED, CANCELLED, CHECKED_IN = "booked", "cancelled", "checked_in"
@@ -134,18 +134,10 @@ def member_appointments(member_id: str, limit: int, after: dict[str, str] | None
 
     One more item than asked is read, so the last page says so (no empty page after it).
     """
-    start = {k: {"S": v} for k, v in after.items()} if after else None
+    start = start_key(after)
     query = Appointment.gsi1.query(member_index_pk(member_id), scan_index_forward=False, limit=limit + 1,
                                    last_evaluated_key=start)
-    items: list[Appointment] = []
-    for item in query:
-        items.append(cast(Appointment, item))
-        if len(items) > limit:
-            break
-    if len(items) <= limit:
-        return items, None
-    last = items[limit - 1]
-    return items[:limit], {"PK": last.PK, "SK": last.SK, "GSI1PK": last.GSI1PK or "", "GSI1SK": last.GSI1SK or ""}
+    return read_page(query, limit, index="GSI1")
 
 
 def store_day_appointments(store_id: str, day: str) -> list[Appointment]:

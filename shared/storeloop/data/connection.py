@@ -14,21 +14,31 @@ from storeloop.settings import Settings, get_settings
 
 RETRIES = {"total_max_attempts": 3, "mode": "standard"}
 _lock = threading.Lock()
-_client: Any = None
+_clients: dict[str, Any] = {}
 
 
-def dynamodb_client() -> Any:
-    global _client
-    if _client is None:
+def aws_client(service: str) -> Any:
+    """The process's one boto3 client for `service` (dynamodb for Idempotency, stepfunctions, sqs), made on first
+    use under a lock: functions that never call a service never import boto3 for it."""
+    client = _clients.get(service)
+    if client is None:
         with _lock:
-            if _client is None:
-                import boto3  # only Powertools Idempotency needs a boto3 client; pynamodb uses botocore
+            client = _clients.get(service)
+            if client is None:
+                import boto3
                 from botocore.config import Config
 
                 s = get_settings()
-                _client = boto3.client("dynamodb", region_name=s.region, endpoint_url=s.dynamodb_endpoint,
-                                       config=Config(retries=RETRIES, connect_timeout=2, read_timeout=5))  # type: ignore[arg-type]
-    return _client
+                endpoint = s.dynamodb_endpoint if service == "dynamodb" else None
+                client = boto3.client(service, region_name=s.region, endpoint_url=endpoint,  # type: ignore[call-overload]
+                                      config=Config(retries=RETRIES, connect_timeout=2, read_timeout=5))  # type: ignore[arg-type]
+                _clients[service] = client
+    return client
+
+
+def dynamodb_client() -> Any:
+    """boto3's DynamoDB client (Powertools Idempotency needs one; pynamodb uses botocore directly)."""
+    return aws_client("dynamodb")
 
 
 def bind_models(settings: Settings | None = None) -> None:
@@ -40,5 +50,4 @@ def bind_models(settings: Settings | None = None) -> None:
 
 
 def reset() -> None:
-    global _client
-    _client = None
+    _clients.clear()

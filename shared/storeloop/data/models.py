@@ -6,6 +6,7 @@ shapes are listed in docs/data-model.md.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from pynamodb.attributes import UnicodeAttribute
@@ -87,3 +88,29 @@ def cancellation_codes(exc: Any) -> list[str | None]:
     """
     reasons = getattr(exc, "cancellation_reasons", None) or []
     return [getattr(r, "code", None) if r is not None else None for r in reasons]
+
+
+def start_key(after: dict[str, str] | None) -> dict[str, dict[str, str]] | None:
+    """A page's continuation key (plain strings, from a cursor) as DynamoDB's ExclusiveStartKey."""
+    return {k: {"S": v} for k, v in after.items()} if after else None
+
+
+def read_page(results: Iterable[Any], limit: int, *, index: str | None = None) -> tuple[list[Any], dict | None]:
+    """Up to `limit` items of a Query made with `limit + 1`, and the key to continue after (None on the last page).
+
+    Reading one more than asked tells whether another page exists, so the last page says so and no empty page
+    follows it. `index` ("GSI1"/"GSI2") adds that index's keys to the continuation key.
+    """
+    items: list[Any] = []
+    for item in results:
+        items.append(item)
+        if len(items) > limit:
+            break
+    if len(items) <= limit:
+        return items, None
+    last = items[limit - 1]
+    key = {"PK": last.PK, "SK": last.SK}
+    if index:
+        key[f"{index}PK"] = getattr(last, f"{index}PK") or ""
+        key[f"{index}SK"] = getattr(last, f"{index}SK") or ""
+    return items[:limit], key

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
@@ -26,7 +26,7 @@ from storeloop.data import points as ledger
 from storeloop.data.connection import dynamodb_client
 from storeloop.data.coupons import Coupon, coupon_pk
 from storeloop.data.members import MemberProfile, member_pk
-from storeloop.data.models import Entity, cancellation_codes, connection
+from storeloop.data.models import Entity, cancellation_codes, connection, read_page, start_key
 from storeloop.data.products import StoreStock, stock_key
 from storeloop.domain.clock import to_rfc3339
 
@@ -182,18 +182,10 @@ def get_order(order_id: str) -> Order | None:
 
 def member_orders(member_id: str, limit: int, after: dict[str, str] | None) -> tuple[list[Order], dict | None]:
     """A member's orders, newest first; the key to continue after, or None on the last page."""
-    start = {k: {"S": v} for k, v in after.items()} if after else None
+    start = start_key(after)
     query = Order.gsi1.query(member_orders_pk(member_id), scan_index_forward=False, limit=limit + 1,
                              last_evaluated_key=start)
-    items: list[Order] = []
-    for item in query:
-        items.append(cast(Order, item))
-        if len(items) > limit:
-            break
-    if len(items) <= limit:
-        return items, None
-    last = items[limit - 1]
-    return items[:limit], {"PK": last.PK, "SK": last.SK, "GSI1PK": last.GSI1PK or "", "GSI1SK": last.GSI1SK or ""}
+    return read_page(query, limit, index="GSI1")
 
 
 def read_for_order(member_id: str, store_id: str, skus: list[str], coupon_id: str | None

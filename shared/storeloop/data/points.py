@@ -25,7 +25,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, Upda
 from pynamodb.transactions import TransactWrite
 
 from storeloop.data.members import MemberProfile, member_pk
-from storeloop.data.models import Entity, cancellation_codes, connection
+from storeloop.data.models import Entity, cancellation_codes, connection, read_page, start_key
 from storeloop.domain import clock
 from storeloop.domain.clock import CN_TZ, now, to_rfc3339
 from storeloop.domain.points import points_expire_on
@@ -164,18 +164,10 @@ def balance(member_id: str) -> int | None:
 
 def ledger(member_id: str, limit: int, after: dict[str, str] | None) -> tuple[list[PointsLedgerEntry], dict | None]:
     """A member's ledger, newest first; the key to continue after, or None on the last page."""
-    start = {k: {"S": v} for k, v in after.items()} if after else None
+    start = start_key(after)
     query = PointsLedgerEntry.query(member_pk(member_id), PointsLedgerEntry.SK.startswith(LEDGER_PREFIX),
                                     scan_index_forward=False, limit=limit + 1, last_evaluated_key=start)
-    items: list[PointsLedgerEntry] = []
-    for item in query:
-        items.append(item)
-        if len(items) > limit:
-            break
-    if len(items) <= limit:
-        return items, None
-    last = items[limit - 1]
-    return items[:limit], {"PK": last.PK, "SK": last.SK}
+    return read_page(query, limit)
 
 
 # --- POS sales ----------------------------------------------------------------------------------------

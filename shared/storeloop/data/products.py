@@ -12,7 +12,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from storeloop.data.models import Entity, cancellation_codes, connection
+from storeloop.data.models import Entity, cancellation_codes, connection, read_page, start_key
 from storeloop.data.stores import store_pk
 
 STOCK_PREFIX = "STOCK#"
@@ -75,15 +75,7 @@ def existing_skus(skus: list[str]) -> set[str]:
 
 def store_stock(store_id: str, limit: int, after: dict[str, str] | None) -> tuple[list[StoreStock], dict | None]:
     """A store's products with their stock, by sku; the key to continue after, or None on the last page."""
-    start = {k: {"S": v} for k, v in after.items()} if after else None
+    start = start_key(after)
     query = StoreStock.query(store_pk(store_id), StoreStock.SK.startswith(STOCK_PREFIX), limit=limit + 1,
                              last_evaluated_key=start)
-    items: list[StoreStock] = []
-    for item in query:
-        items.append(item)
-        if len(items) > limit:
-            break
-    if len(items) <= limit:
-        return items, None
-    last = items[limit - 1]
-    return items[:limit], {"PK": last.PK, "SK": last.SK}
+    return read_page(query, limit)

@@ -10,7 +10,6 @@ A task that finds the campaign cancelled (a cancel racing the flow) answers so, 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from aws_lambda_powertools import Logger
 from storeloop.data import campaign_flow as data
 from storeloop.data import campaigns as campaign_data
 from storeloop.data import coupons as coupon_data
+from storeloop.data.connection import aws_client
 from storeloop.domain import clock
 from storeloop.domain.clock import CN_TZ, parse_rfc3339, to_rfc3339
 from storeloop.schemas.campaigns import CampaignReport, TemplateReport
@@ -67,22 +67,8 @@ def _display_time(value: str) -> str:
 
 # ---------------------------------------------------------------- start and stop (publish, cancel)
 
-_sfn_lock = threading.Lock()
-_sfn: tuple[Settings, Any] | None = None
-
-
 def _stepfunctions(settings: Settings) -> Any:
-    global _sfn
-    if _sfn is None or _sfn[0] is not settings:
-        with _sfn_lock:
-            if _sfn is None or _sfn[0] is not settings:
-                import boto3
-                from botocore.config import Config
-
-                _sfn = (settings, boto3.client("stepfunctions", region_name=settings.region,
-                                               config=Config(retries={"total_max_attempts": 3, "mode": "standard"},
-                                                             connect_timeout=2, read_timeout=5)))
-    return _sfn[1]
+    return aws_client("stepfunctions")
 
 
 def flow_input(campaign: campaign_data.Campaign) -> dict[str, str]:

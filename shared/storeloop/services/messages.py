@@ -18,7 +18,6 @@ WeChat's own 43101 would be the only guard: exactly what "no grant spent twice" 
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from storeloop.caller import Caller
 from storeloop.data import consents as consents_data
 from storeloop.data import members
 from storeloop.data import messages as data
+from storeloop.data.connection import aws_client
 from storeloop.domain.clock import now, to_rfc3339
 from storeloop.errors import Unauthenticated
 from storeloop.schemas.messages import GrantOut, OutboundMessage, SubscribeRequest, SubscribeResponse
@@ -66,25 +66,8 @@ def subscribe(caller: Caller, body: SubscribeRequest) -> SubscribeResponse:
 
 # ---------------------------------------------------------------- enqueue (campaign flow, schedules)
 
-_sqs_lock = threading.Lock()
-_sqs_clients: dict[str, Any] = {}
-
-
 def _sqs(region: str) -> Any:
-    # Created once per process under a lock: botocore client creation is not thread-safe.
-    client = _sqs_clients.get(region)
-    if client is None:
-        with _sqs_lock:
-            client = _sqs_clients.get(region)
-            if client is None:
-                import boto3
-                from botocore.config import Config
-
-                client = boto3.client("sqs", region_name=region,
-                                      config=Config(retries={"total_max_attempts": 3, "mode": "standard"},
-                                                    connect_timeout=2, read_timeout=5))
-                _sqs_clients[region] = client
-    return client
+    return aws_client("sqs")
 
 
 def _queue_url(settings: Settings | None) -> tuple[Settings, str]:

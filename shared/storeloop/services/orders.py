@@ -10,7 +10,6 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-import threading
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ from storeloop.data import orders as order_data
 from storeloop.data import points as points_data
 from storeloop.data import products as product_data
 from storeloop.data import stores as store_data
+from storeloop.data.connection import aws_client
 from storeloop.domain.clock import now, to_rfc3339
 from storeloop.domain.coupons import check_redeemable
 from storeloop.domain.errors import CouponAlreadyRedeemed, InsufficientPoints, OutOfStock
@@ -101,22 +101,8 @@ def my_orders(caller: Caller, limit: int, cursor: str | None) -> OrderList:
 # --- placing ------------------------------------------------------------------------------------------
 
 
-_sfn_lock = threading.Lock()
-_sfn: tuple[Settings, Any] | None = None
-
-
 def _stepfunctions(settings: Settings) -> Any:
-    global _sfn
-    if _sfn is None or _sfn[0] is not settings:
-        with _sfn_lock:
-            if _sfn is None or _sfn[0] is not settings:
-                import boto3
-                from botocore.config import Config
-
-                _sfn = (settings, boto3.client("stepfunctions", region_name=settings.region,
-                                               config=Config(retries={"total_max_attempts": 3, "mode": "standard"},
-                                                             connect_timeout=2, read_timeout=5)))
-    return _sfn[1]
+    return aws_client("stepfunctions")
 
 
 def _unknown_lines(body: CreateOrderRequest, stock: Mapping[str, product_data.StoreStock]) -> None:
