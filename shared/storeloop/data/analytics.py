@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from storeloop.data.connection import dynamodb_client
-from storeloop.settings import get_settings
-
-_deserializer = TypeDeserializer()
-_serializer = TypeSerializer()
+from storeloop.data.raw import item_from_raw, item_to_raw, query_items, table_name, value_to_raw
 
 CONFLICT_ATTEMPTS = 6
 RETRYABLE = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded",
@@ -81,33 +76,8 @@ def visit_reminder_pk(hour: str) -> str:
 # ---------------------------------------------------------------------------------------------- plumbing
 
 
-def _table() -> str:
-    return get_settings().table_name
-
-
 def _key(pk: str, sk: str) -> dict[str, Any]:
     return {"PK": {"S": pk}, "SK": {"S": sk}}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(_plain(v) for v in value)
-    return value
-
-
-def item_from_raw(raw: dict[str, Any]) -> dict[str, Any]:
-    """A DynamoDB-JSON item (also a stream image) as plain Python values; whole numbers as int."""
-    return {k: _plain(_deserializer.deserialize(v)) for k, v in raw.items()}
-
-
-def _raw(value: dict[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in value.items() if v is not None}
 
 
 def _error_code(exc: ClientError) -> str:
@@ -123,23 +93,11 @@ def _pause(attempt: int) -> None:
     time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not a secret
 
 
-def _query(**kwargs: Any) -> Iterator[dict[str, Any]]:
-    client = dynamodb_client()
-    start: dict[str, Any] | None = None
-    while True:
-        page = client.query(TableName=_table(), **kwargs, **({"ExclusiveStartKey": start} if start else {}))
-        for raw in page.get("Items", []):
-            yield item_from_raw(raw)
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return
-
-
 def _count(**kwargs: Any) -> int:
     client = dynamodb_client()
     total, start = 0, None
     while True:
-        page = client.query(TableName=_table(), Select="COUNT", **kwargs,
+        page = client.query(TableName=table_name(), Select="COUNT", **kwargs,
                             **({"ExclusiveStartKey": start} if start else {}))
         total += int(page.get("Count", 0))
         start = page.get("LastEvaluatedKey")
@@ -151,7 +109,7 @@ def _batch_get(keys: list[tuple[str, str]], projection: str, names: dict[str, st
                ) -> list[dict[str, Any]]:
     """BatchGetItem of any number of keys (100 a call), unprocessed keys retried."""
     client = dynamodb_client()
-    table = _table()
+    table = table_name()
     found: list[dict[str, Any]] = []
     unique = list(dict.fromkeys(keys))
     for start in range(0, len(unique), 100):
@@ -210,7 +168,7 @@ def _update(write: CounterWrite, stamp: str) -> dict[str, Any]:
     for i, (attr, val) in enumerate(sorted({**write.fields, "updated_at": stamp}.items())):
         names[f"#s{i}"], values[f":s{i}"] = attr, {"S": val}
         sets.append(f"#s{i} = :s{i}")
-    return {"Update": {"TableName": _table(), "Key": _key(write.pk, write.sk),
+    return {"Update": {"TableName": table_name(), "Key": _key(write.pk, write.sk),
                        "UpdateExpression": f"ADD {', '.join(adds)} SET {', '.join(sets)}",
                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}}
 
@@ -222,7 +180,7 @@ def _marker_puts(batch: BatchRange, stamp: str, now_s: int) -> list[dict[str, An
     puts = []
     for event_id, end in ((batch.first_event_id, "FIRST"), (batch.last_event_id, "LAST")):
         pk, sk = marker_key(event_id, end)
-        puts.append({"Put": {"TableName": _table(), "Item": _raw({"PK": pk, "SK": sk, **common}),
+        puts.append({"Put": {"TableName": table_name(), "Item": item_to_raw({"PK": pk, "SK": sk, **common}),
                              "ConditionExpression": "attribute_not_exists(PK)"}})
     return puts
 
@@ -259,7 +217,7 @@ def markers(first_event_id: str, last_event_id: str) -> tuple[dict[str, Any] | N
     """The FIRST marker keyed by this record and the LAST marker keyed by that one, if they exist (consistent)."""
     keys = [marker_key(first_event_id, "FIRST"), marker_key(last_event_id, "LAST")]
     client = dynamodb_client()
-    table = _table()
+    table = table_name()
     found: dict[tuple[str, str], dict[str, Any]] = {}
     request: dict[str, Any] = {table: {"Keys": [_key(*k) for k in keys], "ConsistentRead": True}}
     for attempt in range(CONFLICT_ATTEMPTS):
@@ -291,7 +249,7 @@ class Buyer:
 
 
 def get_buyer(member_id: str) -> Buyer:
-    raw = dynamodb_client().get_item(TableName=_table(), Key=_key(*buyer_key(member_id)),
+    raw = dynamodb_client().get_item(TableName=table_name(), Key=_key(*buyer_key(member_id)),
                                      ConsistentRead=True).get("Item")
     if not raw:
         return Buyer(member_id)
@@ -310,11 +268,11 @@ def save_buyer(buyer: Buyer, newly_repeat: Iterable[str], stamp: str) -> str:
     if buyer.repeat_campaigns:
         item["repeat_campaigns"] = sorted(buyer.repeat_campaigns)
     condition = ("attribute_not_exists(PK)" if buyer.version == 0 else "version = :v")
-    put: dict[str, Any] = {"TableName": _table(), "Item": _raw(item), "ConditionExpression": condition}
+    put: dict[str, Any] = {"TableName": table_name(), "Item": item_to_raw(item), "ConditionExpression": condition}
     if buyer.version:
         put["ExpressionAttributeValues"] = {":v": {"N": str(buyer.version)}}
     request: list[dict[str, Any]] = [
-        {"ConditionCheck": {"TableName": _table(), "Key": _key(f"MEMBER#{buyer.member_id}", "PROFILE"),
+        {"ConditionCheck": {"TableName": table_name(), "Key": _key(f"MEMBER#{buyer.member_id}", "PROFILE"),
                             "ConditionExpression": "attribute_exists(PK)"}},
         {"Put": put},
     ]
@@ -357,7 +315,7 @@ def coupon_ids_of_codes(codes: Iterable[str]) -> dict[str, str]:
 
 def campaign_counters(campaign_id: str) -> list[dict[str, Any]]:
     """The campaign's totals item and its per-store items: one Query on the campaign's partition."""
-    return list(_query(KeyConditionExpression="PK = :pk AND begins_with(SK, :p)",
+    return list(query_items(KeyConditionExpression="PK = :pk AND begins_with(SK, :p)",
                        ExpressionAttributeValues={":pk": {"S": f"CAMPAIGN#{campaign_id}"},
                                                   ":p": {"S": "ANALYTICS#"}}))
 
@@ -365,7 +323,7 @@ def campaign_counters(campaign_id: str) -> list[dict[str, Any]]:
 def store_days(store_id: str, first: str, last: str) -> list[dict[str, Any]]:
     """A store's day counters from `first` to `last` (YYYY-MM-DD, inclusive): one Query on its day partition."""
     pk, _ = store_day_key(store_id, first)
-    return list(_query(KeyConditionExpression="PK = :pk AND SK BETWEEN :a AND :b",
+    return list(query_items(KeyConditionExpression="PK = :pk AND SK BETWEEN :a AND :b",
                        ExpressionAttributeValues={":pk": {"S": pk}, ":a": {"S": f"DAY#{first}"},
                                                   ":b": {"S": f"DAY#{last}"}}))
 
@@ -375,7 +333,7 @@ def store_days(store_id: str, first: str, last: str) -> list[dict[str, Any]]:
 
 def store_days_on(day: str) -> list[dict[str, Any]]:
     """Every store day counter of one date (GSI1, the roll-up's day index)."""
-    return list(_query(IndexName="GSI1", KeyConditionExpression="GSI1PK = :pk",
+    return list(query_items(IndexName="GSI1", KeyConditionExpression="GSI1PK = :pk",
                        ExpressionAttributeValues={":pk": {"S": day_index_pk(day)}}))
 
 
@@ -405,7 +363,7 @@ def count_store_visits(store_id: str, day: str) -> int:
 def campaigns_live_on(day_start: str, day_end: str) -> list[dict[str, Any]]:
     """Published campaigns whose window overlaps the day: GSI1 `CAMPAIGNS#PUBLISHED` ends after its start,
     filtered to those starting before its end."""
-    return list(_query(IndexName="GSI1", KeyConditionExpression="GSI1PK = :pk AND GSI1SK > :start",
+    return list(query_items(IndexName="GSI1", KeyConditionExpression="GSI1PK = :pk AND GSI1SK > :start",
                        FilterExpression="starts_at <= :end",
                        ProjectionExpression="campaign_id, starts_at, ends_at",
                        ExpressionAttributeValues={":pk": {"S": "CAMPAIGNS#PUBLISHED"}, ":start": {"S": day_start},
@@ -417,21 +375,21 @@ def close_store_day(store_id: str, day: str, source: dict[str, int], drift: dict
     """Record on the store day what the roll-up found (idempotent: the same values set again)."""
     pk, sk = store_day_key(store_id, day)
     dynamodb_client().update_item(
-        TableName=_table(), Key=_key(pk, sk),
+        TableName=table_name(), Key=_key(pk, sk),
         UpdateExpression="SET closed_at = :t, #src = :s, drift = :d",
         ConditionExpression="attribute_exists(PK)",
         ExpressionAttributeNames={"#src": "source"},
-        ExpressionAttributeValues={":t": {"S": stamp}, ":s": _serializer.serialize(source),
-                                   ":d": _serializer.serialize(drift)})
+        ExpressionAttributeValues={":t": {"S": stamp}, ":s": value_to_raw(source),
+                                   ":d": value_to_raw(drift)})
 
 
 def put_record(pk: str, sk: str, values: dict[str, Any]) -> None:
     """Put a roll-up record (brand day total, campaign snapshot): recomputed and overwritten on every run."""
-    dynamodb_client().put_item(TableName=_table(), Item=_raw({"PK": pk, "SK": sk, **values}))
+    dynamodb_client().put_item(TableName=table_name(), Item=item_to_raw({"PK": pk, "SK": sk, **values}))
 
 
 def get_record(pk: str, sk: str) -> dict[str, Any] | None:
-    raw = dynamodb_client().get_item(TableName=_table(), Key=_key(pk, sk), ConsistentRead=True).get("Item")
+    raw = dynamodb_client().get_item(TableName=table_name(), Key=_key(pk, sk), ConsistentRead=True).get("Item")
     return item_from_raw(raw) if raw else None
 
 
@@ -441,10 +399,10 @@ def get_record(pk: str, sk: str) -> dict[str, Any] | None:
 def put_index_items(items: list[dict[str, Any]]) -> None:
     """BatchWriteItem puts (25 a call, unprocessed retried). Index items are rewritten whole: idempotent."""
     client = dynamodb_client()
-    table = _table()
+    table = table_name()
     unique = list({(i["PK"], i["SK"]): i for i in items}.values())
     for start in range(0, len(unique), 25):
-        request: dict[str, Any] = {table: [{"PutRequest": {"Item": _raw(i)}} for i in unique[start:start + 25]]}
+        request: dict[str, Any] = {table: [{"PutRequest": {"Item": item_to_raw(i)}} for i in unique[start:start + 25]]}
         for attempt in range(CONFLICT_ATTEMPTS):
             request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
             if not request:
@@ -458,7 +416,7 @@ def expiring_coupon_ids(day: str, first: str, before: str) -> list[str]:
     """Coupons indexed under `day` whose valid_until is in [first, before): one Query per expiry shard."""
     ids: list[str] = []
     for shard in range(EXPIRY_SHARDS):
-        ids += [i["coupon_id"] for i in _query(
+        ids += [i["coupon_id"] for i in query_items(
             KeyConditionExpression="PK = :pk AND SK BETWEEN :a AND :b",
             ExpressionAttributeValues={":pk": {"S": expiry_pk(day, shard)}, ":a": {"S": first},
                                        ":b": {"S": before}})]
@@ -467,5 +425,5 @@ def expiring_coupon_ids(day: str, first: str, before: str) -> list[str]:
 
 def appointments_in_hour(hour: str) -> list[str]:
     """Appointment ids indexed under a slot hour (`YYYY-MM-DDTHH`)."""
-    return [i["appointment_id"] for i in _query(KeyConditionExpression="PK = :pk",
+    return [i["appointment_id"] for i in query_items(KeyConditionExpression="PK = :pk",
                                                 ExpressionAttributeValues={":pk": {"S": visit_reminder_pk(hour)}})]

@@ -9,20 +9,14 @@ orders. The key shapes come from the aggregates' own modules.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
 from storeloop.data.connection import dynamodb_client
-from storeloop.settings import get_settings
+from storeloop.data.raw import item_from_raw, query_items, table_name, value_to_raw
 
 KEY_NAMES = ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK")
 TOMBSTONE = "erased"  # what replaces the member id on records kept for accounting
 
-_deserializer = TypeDeserializer()
-_serializer = TypeSerializer()
 
 
 def member_pk(member_id: str) -> str:
@@ -48,64 +42,30 @@ def member_partitions(member_id: str) -> list[str]:
     return [member_pk(member_id), marker_pk(member_id)]
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(_plain(v) for v in value)
-    if isinstance(value, bytes):
-        return value.hex()
-    return value
-
-
-def _item(raw: dict[str, Any]) -> dict[str, Any]:
-    return {k: _plain(_deserializer.deserialize(v)) for k, v in raw.items()}
-
-
 def _key(pk: str, sk: str) -> dict[str, Any]:
     return {"PK": {"S": pk}, "SK": {"S": sk}}
 
 
-def _table() -> str:
-    return get_settings().table_name
-
-
-def _query(**kwargs: Any) -> Iterator[dict[str, Any]]:
-    client = dynamodb_client()
-    start: dict[str, Any] | None = None
-    while True:
-        page = client.query(TableName=_table(), **kwargs, **({"ExclusiveStartKey": start} if start else {}))
-        for raw in page.get("Items", []):
-            yield _item(raw)
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return
-
-
 def partition_items(pk: str) -> list[dict[str, Any]]:
     """Every item of one partition (all pages, strongly consistent)."""
-    return list(_query(KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": pk}},
+    return list(query_items(KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": pk}},
                        ConsistentRead=True))
 
 
 def index_items(gsi1pk: str) -> list[dict[str, Any]]:
     """Every item one GSI1 partition lists (all pages; a GSI is eventually consistent)."""
-    return list(_query(IndexName="GSI1", KeyConditionExpression="GSI1PK = :pk",
+    return list(query_items(IndexName="GSI1", KeyConditionExpression="GSI1PK = :pk",
                        ExpressionAttributeValues={":pk": {"S": gsi1pk}}))
 
 
 def get_item(pk: str, sk: str) -> dict[str, Any] | None:
-    raw = dynamodb_client().get_item(TableName=_table(), Key=_key(pk, sk), ConsistentRead=True).get("Item")
-    return _item(raw) if raw else None
+    raw = dynamodb_client().get_item(TableName=table_name(), Key=_key(pk, sk), ConsistentRead=True).get("Item")
+    return item_from_raw(raw) if raw else None
 
 
 def member_status(member_id: str) -> str | None:
     """The profile's status, or None when there is no profile (erased): one small strongly consistent GetItem."""
-    raw = dynamodb_client().get_item(TableName=_table(), Key=_key(member_pk(member_id), "PROFILE"),
+    raw = dynamodb_client().get_item(TableName=table_name(), Key=_key(member_pk(member_id), "PROFILE"),
                                      ConsistentRead=True, ProjectionExpression="PK, #s",
                                      ExpressionAttributeNames={"#s": "status"}).get("Item")
     if not raw:
@@ -116,7 +76,7 @@ def member_status(member_id: str) -> str | None:
 def _conditional(call: Any, **kwargs: Any) -> bool:
     client = dynamodb_client()
     try:
-        call(TableName=_table(), **kwargs)
+        call(TableName=table_name(), **kwargs)
     except client.exceptions.ConditionalCheckFailedException:
         return False
     return True
@@ -148,7 +108,7 @@ def depersonalise(pk: str, sk: str, *, member_field: str = "member_id", remove: 
     sets = ["#m = :t"]
     for i, (name, value) in enumerate((also_set or {}).items()):
         names[f"#s{i}"] = name
-        values[f":s{i}"] = _serializer.serialize(value)
+        values[f":s{i}"] = value_to_raw(value)
         sets.append(f"#s{i} = :s{i}")
     removals = ["GSI1PK", "GSI1SK"]
     for i, name in enumerate(remove):
@@ -177,8 +137,8 @@ def delete_items(keys: list[tuple[str, str]]) -> int:
     for start in range(0, len(keys), 25):
         requests: list[dict[str, Any]] = [{"DeleteRequest": {"Key": _key(pk, sk)}} for pk, sk in keys[start:start + 25]]
         for attempt in range(8):
-            answer = client.batch_write_item(RequestItems={_table(): requests})
-            requests = (answer.get("UnprocessedItems") or {}).get(_table(), [])
+            answer = client.batch_write_item(RequestItems={table_name(): requests})
+            requests = (answer.get("UnprocessedItems") or {}).get(table_name(), [])
             if not requests:
                 break
             time.sleep(0.05 * 2 ** attempt)
