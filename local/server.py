@@ -17,7 +17,7 @@ MAX_BODY = 10 * 1024 * 1024  # API Gateway's own payload limit
 
 
 class ApiServer:
-    def __init__(self, gateway: ApiGateway, host: str = "127.0.0.1", port: int = 3000,
+    def __init__(self, gateway: ApiGateway | None, host: str = "127.0.0.1", port: int = 3000,
                  openapi: dict[str, Any] | None = None, local_routes: dict[str, Any] | None = None) -> None:
         self.gateway = gateway
         self.host = host
@@ -50,6 +50,11 @@ class ApiServer:
                         status, value = fn(path, body)
                         self._write(status, {"Content-Type": "application/json"}, json.dumps(value).encode())
                         return
+                if server.gateway is None:  # bound early (a taken port fails fast), not wired up yet
+                    error = {"code": "STARTING", "message": "the local cloud is starting", "request_id": None}
+                    self._write(503, {"Content-Type": "application/json", "Retry-After": "1"},
+                                json.dumps({"error": error}).encode())
+                    return
                 resp = server.gateway.handle(self.command, self.path, list(self.headers.items()), body,
                                              source_ip=self.client_address[0])
                 self._write(resp.status, resp.headers, resp.body)

@@ -36,7 +36,7 @@ class LocalSystem:
         api_base = f"http://{self.host}:{self.api_port}"
         server = None
         if serve_http:
-            server = ApiServer(None, self.host, self.api_port)  # type: ignore[arg-type]
+            server = ApiServer(None, self.host, self.api_port)  # answers 503 STARTING until wired below
             server.start()
             api_base = server.base_url
         self.wechat.api_base = api_base
