@@ -45,3 +45,9 @@ class TestClient:
         resp = self.post("/auth/login", {"code": code})
         assert resp.status == 200, resp.body
         return resp.json()
+
+
+def ok(resp: HttpResponse, status: int = 200) -> Any:
+    """The JSON body of a response that must have this status (the body in the failure message otherwise)."""
+    assert resp.status == status, resp.body
+    return resp.json()

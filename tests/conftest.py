@@ -24,6 +24,14 @@ def wechat() -> Iterator[WeChatFake]:
 
 
 @pytest.fixture
+def msg(wechat: WeChatFake) -> Iterator[Any]:
+    """The WeChat fake's subscription-message side, emptied before and after the test."""
+    wechat.msg.reset()
+    yield wechat.msg
+    wechat.msg.reset()
+
+
+@pytest.fixture
 def cloud(wechat: WeChatFake) -> Iterator[LocalCloud]:
     """A fresh stack per test: its own moto account, tables, queues and state machines from template.yaml."""
     wechat.down = False

@@ -17,12 +17,6 @@ from tests.contention.racing import all_at_once
 TEMPLATE = "9Ov4khE3YpMa1w0Lbp8tsUtcqTJsCpKAxumr4Gszb9o"
 
 
-@pytest.fixture
-def msg(wechat):
-    wechat.msg.reset()
-    yield wechat.msg
-    wechat.msg.reset()
-
 
 
 

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from local.pay_env import notifiable_cloud
+from local.testing import ok
 from storeloop.data import analytics as analytics_data
 from storeloop.data import members as members_data
 from storeloop.domain import clock
@@ -37,10 +38,6 @@ def cloud(wechat):
 def day_of(at: str) -> str:
     return parse_rfc3339(at).astimezone(CN_TZ).date().isoformat()
 
-
-def ok(resp, status=200):
-    assert resp.status == status, resp.body
-    return resp.json()
 
 
 class Expected:

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from local.stack import ROOT
+from local.testing import ok
 from local.wechat_fake import openid_for
 from storeloop import crypto
 from storeloop.data import coupons as coupon_data
@@ -26,16 +27,6 @@ TEMPLATE = "9Ov4khE3YpMa1w0Lbp8tsUtcqTJsCpKAxumr4Gszb9o"
 NOTE = "靠窗的位置，谢谢 — call 13812345678"
 
 
-@pytest.fixture
-def msg(wechat):
-    wechat.msg.reset()
-    yield wechat.msg
-    wechat.msg.reset()
-
-
-def ok(resp, status=200):
-    assert resp.status == status, resp.body
-    return resp.json()
 
 
 def tomorrow_slot(hhmm="14:00"):

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from local.testing import ok
 from local.wechat_fake import openid_for
 from storeloop.data import analytics as analytics_data
 from storeloop.data.connection import dynamodb_client
@@ -27,16 +28,6 @@ VISITS = "storeloop-local-visit-reminders"
 ROLLUP = "storeloop-local-analytics-rollup"
 
 
-@pytest.fixture
-def msg(wechat):
-    wechat.msg.reset()
-    yield wechat.msg
-    wechat.msg.reset()
-
-
-def ok(resp, status=200):
-    assert resp.status == status, resp.body
-    return resp.json()
 
 
 def messaging_shopper(client, actors, code, template, grants=5):
