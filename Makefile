@@ -7,7 +7,7 @@ PYTHON := $(shell for p in python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info[:2] not in ((3,11),(3,12)))' 2>/dev/null && { echo $$p; break; }; done)
 export PYTHONPATH := $(CURDIR)/shared:$(CURDIR)
 
-.PHONY: run test lint bench demo openapi clean setup
+.PHONY: run test lint checkov bench demo openapi clean setup
 
 $(BIN)/.installed: requirements-dev.txt shared/requirements.txt
 	@test -n "$(PYTHON)" || { echo "need python3.11 or python3.12 on PATH" >&2; exit 1; }
@@ -27,6 +27,10 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check shared functions local tests bench
 	$(BIN)/mypy shared/storeloop
 
+checkov:  ## checkov on template.yaml, offline, in its own venv (its pins clash with ours); skips carry reasons
+	@test -x .venv-checkov/bin/checkov || { $(PYTHON) -m venv .venv-checkov && .venv-checkov/bin/pip install -q checkov; }
+	.venv-checkov/bin/checkov -f template.yaml --config-file .checkov.yaml --compact --quiet
+
 bench: $(BIN)/.installed  ## speed and cost ratios, measured in one run
 	$(BIN)/python -m bench
 
@@ -37,4 +41,4 @@ openapi: $(BIN)/.installed  ## rewrite docs/openapi.json from the handlers
 	$(BIN)/python -m local.openapi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov .pytest_cache .mypy_cache .ruff_cache
