@@ -1,5 +1,6 @@
 """GET /me/coupons/{coupon_id}/qr: a signed token naming the caller's coupon, valid about 60 s, for the scanner."""
 
+from storeloop import tokens  # noqa: F401 - load the signer at cold start, not on the first scan
 from storeloop.api import current_caller, lambda_handler_for, make_app
 from storeloop.schemas.coupons import QrOut
 from storeloop.services import coupons

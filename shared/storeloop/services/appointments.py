@@ -7,13 +7,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from storeloop.api.pagination import decode_cursor, encode_cursor
+from storeloop.caller import Caller
 from storeloop.data import appointments, coupons, stores
 from storeloop.domain.clock import CN_TZ, now, to_rfc3339
 from storeloop.domain.slots import slot_end, slots_for_store
 from storeloop.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from storeloop.schemas.appointments import AppointmentList, AppointmentOut, BookAppointmentRequest, SlotList, SlotOut
 from storeloop.schemas.stores import ID_PATTERN
-from storeloop.tokens import Caller
 
 # A visit can be booked for any slot that has not started yet, up to this many days ahead (local dates:
 # booking on the 1st reaches the slots of the 31st).

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from storeloop import tokens
 from storeloop.api.pagination import decode_cursor, encode_cursor
 from storeloop.caller import Caller
 from storeloop.data import campaigns, coupons, stores
@@ -91,5 +90,7 @@ def coupon_qr(settings: Settings, caller: Caller, coupon_id: str) -> QrOut:
         raise CouponAlreadyRedeemed()
     if status in ("expired", "revoked"):
         raise CouponExpired()
+    from storeloop import tokens  # jwt loads only in the function that signs QR codes, not on the claim path
+
     token = tokens.issue(settings.token_signing_key, QR_TOKEN_TYPE, coupon_id, settings.qr_ttl_seconds)
     return QrOut(qr=token, expires_in=settings.qr_ttl_seconds)

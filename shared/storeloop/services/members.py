@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from storeloop import tokens
 from storeloop.api.pagination import decode_cursor, encode_cursor
+from storeloop.caller import Caller
 from storeloop.data import members, points
 from storeloop.domain.points import tier_for
 from storeloop.errors import Conflict, Unauthenticated, ValidationFailed
 from storeloop.schemas.members import MemberCodeOut, MeOut, PointsEntryOut, PointsLedgerOut
 from storeloop.settings import Settings
-from storeloop.tokens import Caller
 
 MEMBER_CODE = "member_code"
 

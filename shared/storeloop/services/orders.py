@@ -19,6 +19,7 @@ from aws_lambda_powertools import Logger
 
 from storeloop import crypto
 from storeloop.api.pagination import decode_cursor, encode_cursor
+from storeloop.caller import Caller
 from storeloop.data import coupons as coupon_data
 from storeloop.data import orders as order_data
 from storeloop.data import points as points_data
@@ -41,7 +42,6 @@ from storeloop.schemas.orders import (
 )
 from storeloop.services import payments
 from storeloop.settings import Settings
-from storeloop.tokens import Caller
 
 logger = Logger(service="storeloop", child=True)
 
