@@ -13,13 +13,13 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from storeloop import tokens
+from storeloop.data.access import member_status
 from storeloop.data.connection import dynamodb_client
-from storeloop.data.privacy import member_status
 from storeloop.settings import get_settings
 
 logger = Logger(service="storeloop")
 get_settings()  # fail at cold start on a missing signing key
-dynamodb_client()  # and make the DynamoDB client now, not on the first request (plain boto3: no pynamodb here)
+dynamodb_client()  # and make the DynamoDB client now, not on the first request (botocore only, no pynamodb)
 
 ERASE_ROUTE = ("DELETE", "/me")  # still open while an erasure is under way, so a failed one can be run again
 

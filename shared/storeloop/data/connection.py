@@ -18,26 +18,28 @@ _clients: dict[str, Any] = {}
 
 
 def aws_client(service: str) -> Any:
-    """The process's one boto3 client for `service` (dynamodb for Idempotency, stepfunctions, sqs), made on first
-    use under a lock: functions that never call a service never import boto3 for it."""
+    """The process's one client for `service` (dynamodb for Idempotency and raw reads, stepfunctions, sqs), made on
+    first use under a lock. A botocore client, which is what boto3.client returns, without importing boto3 (and
+    s3transfer) at cold start."""
     client = _clients.get(service)
     if client is None:
         with _lock:
             client = _clients.get(service)
             if client is None:
-                import boto3
                 from botocore.config import Config
+                from botocore.session import get_session
 
                 s = get_settings()
                 endpoint = s.dynamodb_endpoint if service == "dynamodb" else None
-                client = boto3.client(service, region_name=s.region, endpoint_url=endpoint,  # type: ignore[call-overload]
-                                      config=Config(retries=RETRIES, connect_timeout=2, read_timeout=5))  # type: ignore[arg-type]
+                client = get_session().create_client(
+                    service, region_name=s.region, endpoint_url=endpoint,
+                    config=Config(retries=RETRIES, connect_timeout=2, read_timeout=5))  # type: ignore[arg-type]
                 _clients[service] = client
     return client
 
 
 def dynamodb_client() -> Any:
-    """boto3's DynamoDB client (Powertools Idempotency needs one; pynamodb uses botocore directly)."""
+    """The DynamoDB client for Powertools Idempotency and raw reads (pynamodb keeps its own)."""
     return aws_client("dynamodb")
 
 

@@ -20,8 +20,7 @@ TOMBSTONE = "erased"  # what replaces the member id on records kept for accounti
 
 
 def member_pk(member_id: str) -> str:
-    # Same as storeloop.data.members.member_pk; not imported, so the authorizer (which imports this module for
-    # `member_status`) loads neither pynamodb nor the other aggregates at cold start.
+    # Same as storeloop.data.members.member_pk (kept here so this module loads no pynamodb model).
     return f"MEMBER#{member_id}"
 
 
@@ -61,16 +60,6 @@ def index_items(gsi1pk: str) -> list[dict[str, Any]]:
 def get_item(pk: str, sk: str) -> dict[str, Any] | None:
     raw = dynamodb_client().get_item(TableName=table_name(), Key=_key(pk, sk), ConsistentRead=True).get("Item")
     return item_from_raw(raw) if raw else None
-
-
-def member_status(member_id: str) -> str | None:
-    """The profile's status, or None when there is no profile (erased): one small strongly consistent GetItem."""
-    raw = dynamodb_client().get_item(TableName=table_name(), Key=_key(member_pk(member_id), "PROFILE"),
-                                     ConsistentRead=True, ProjectionExpression="PK, #s",
-                                     ExpressionAttributeNames={"#s": "status"}).get("Item")
-    if not raw:
-        return None
-    return raw.get("status", {}).get("S", "active")
 
 
 def _conditional(call: Any, **kwargs: Any) -> bool:
