@@ -200,6 +200,18 @@ class Verification(Entity):
     reversed_by = UnicodeAttribute(null=True)
 
 
+def new_verification(verification_id: str, coupon: Coupon, store_id: str, staff_member_id: str | None, channel: str,
+                     spend_fen: int | None, discount_fen: int, when: str) -> Verification:
+    """A redemption's record, listed by store (GSI1) and by campaign (GSI2): at a till, by POS, or online."""
+    return Verification(
+        verification_pk(verification_id), "VERIFICATION", verification_id=verification_id,
+        coupon_id=coupon.coupon_id, member_id=coupon.member_id, template_id=coupon.template_id,
+        campaign_id=coupon.campaign_id, store_id=store_id, staff_member_id=staff_member_id, channel=channel,
+        spend_fen=spend_fen, discount_fen=discount_fen, verified_at=when,
+        GSI1PK=f"STORE#{store_id}#VERIFICATIONS", GSI1SK=f"{when}#{verification_id}",
+        GSI2PK=f"CAMPAIGN#{coupon.campaign_id}#VERIFICATIONS", GSI2SK=f"{when}#{verification_id}")
+
+
 # ---------------------------------------------------------------------------------------------- templates
 
 
@@ -449,13 +461,8 @@ def redeem(coupon: Coupon, store_id: str, staff_member_id: str | None, channel: 
     """
     when = to_rfc3339(at)
     verification_id = "v_" + uuid.uuid4().hex[:20]
-    verification = Verification(
-        verification_pk(verification_id), "VERIFICATION", verification_id=verification_id,
-        coupon_id=coupon.coupon_id, member_id=coupon.member_id, template_id=coupon.template_id,
-        campaign_id=coupon.campaign_id, store_id=store_id, staff_member_id=staff_member_id, channel=channel,
-        spend_fen=spend_fen, discount_fen=discount, verified_at=when,
-        GSI1PK=f"STORE#{store_id}#VERIFICATIONS", GSI1SK=f"{when}#{verification_id}",
-        GSI2PK=f"CAMPAIGN#{coupon.campaign_id}#VERIFICATIONS", GSI2SK=f"{when}#{verification_id}")
+    verification = new_verification(verification_id, coupon, store_id, staff_member_id, channel, spend_fen,
+                                    discount, when)
     try:
         with TransactWrite(connection=connection()) as tx:
             tx.update(Coupon(coupon_pk(coupon.coupon_id), "COUPON"),

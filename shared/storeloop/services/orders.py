@@ -225,13 +225,8 @@ def _coupon_redeem(order: order_data.Order, at: datetime) -> tuple[order_data.Co
         return None, None
     when = to_rfc3339(at)
     verification_id = "v_" + uuid.uuid4().hex[:20]
-    verification = coupon_data.Verification(
-        coupon_data.verification_pk(verification_id), "VERIFICATION", verification_id=verification_id,
-        coupon_id=held.coupon_id, member_id=held.member_id, template_id=held.template_id,
-        campaign_id=held.campaign_id, store_id=order.store_id, staff_member_id=None, channel=ONLINE,
-        spend_fen=int(order.total_fen), discount_fen=int(order.discount_fen), verified_at=when,
-        GSI1PK=f"STORE#{order.store_id}#VERIFICATIONS", GSI1SK=f"{when}#{verification_id}",
-        GSI2PK=f"CAMPAIGN#{held.campaign_id}#VERIFICATIONS", GSI2SK=f"{when}#{verification_id}")
+    verification = coupon_data.new_verification(verification_id, held, order.store_id, None, ONLINE,
+                                                int(order.total_fen), int(order.discount_fen), when)
 
     def step(tx: Any) -> None:
         coupon = coupon_data.Coupon(coupon_data.coupon_pk(held.coupon_id), "COUPON")
