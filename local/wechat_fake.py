@@ -1,4 +1,5 @@
-"""A fake of WeChat's servers on loopback: login (jscode2session), and the WeChat Pay fake mounted beside it.
+"""A fake of WeChat's servers on loopback: login (jscode2session), with the WeChat Pay,
+subscription-message and mini-program-code fakes mounted beside it.
 
 Codes map to stable openids (the same code always gives the same openid); a code starting with `bad` is
 rejected with errcode 40029 as WeChat does; the code `admin` gives the openid ADMIN_OPENIDS holds locally.
@@ -48,6 +49,10 @@ class WeChatFake:
             self.extra.append(self.msg)
         except ImportError:
             self.msg = None
+        from local.wechat_wxacode_fake import WxaCodeFake
+
+        self.wxacode = WxaCodeFake(self.msg)  # mini-program codes (wxacode.getUnlimited)
+        self.extra.append(self.wxacode)
 
     @property
     def base_url(self) -> str:

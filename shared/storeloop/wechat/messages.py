@@ -82,6 +82,10 @@ class SubscribeMessageClient:
             return cached
         return self._refresh(cached)
 
+    def after_rejection(self, rejected: AccessToken) -> AccessToken:
+        """A token to retry with after WeChat refused `rejected` (also used by `wechat.wxacode`)."""
+        return self._after_rejection(rejected)
+
     def _after_rejection(self, rejected: AccessToken) -> AccessToken:
         """WeChat refused `rejected` (40001/42001): use a newer shared token if another container has one."""
         self._token = None
