@@ -6,8 +6,8 @@ record, and the template's failure handling:
 
 - `FunctionResponseTypes: [ReportBatchItemFailures]`: the records before the first reported one are done; the next
   delivery starts at it.
-- `BisectBatchOnFunctionError`: a batch that fails is split, and the first half delivered alone, until the failing
-  record is alone in its batch.
+- `BisectBatchOnFunctionError`: a batch that fails is split in two halves delivered one after the other, and so on
+  until the failing record is alone in its batch.
 - `MaximumRetryAttempts`: a single-record batch (or any batch, without bisection) that still fails after this many
   retries is skipped, and `DestinationConfig.OnFailure` (SQS) gets Lambda's failure record naming the shard and
   sequence numbers. Lambda's default, -1, retries until the record expires; locally a drain is bounded by its rounds.
@@ -71,6 +71,7 @@ class StreamSource:
     checkpoints: dict[str, str] = field(default_factory=dict)  # shard id -> last sequence number done
     closed: set[str] = field(default_factory=set)  # shards read to their end
     window: int = 0  # records to deliver next (bisection shrinks it); 0: batch_size
+    splits: list[int] = field(default_factory=list)  # sizes of the second halves still to deliver, innermost last
     attempts: int = 0  # failed deliveries of the record at the checkpoint
     invocations: int = 0
     discarded: int = 0  # records skipped after their retries, sent to on_failure
@@ -142,17 +143,20 @@ def poll_once(streams: Any, stream_arn: str, source: StreamSource, shape: Callab
         else:
             it_kwargs["ShardIteratorType"] = "TRIM_HORIZON"
         iterator = streams.get_shard_iterator(**it_kwargs)["ShardIterator"]
-        got = streams.get_records(ShardIterator=iterator, Limit=min(source.window or source.batch_size, 1000))
+        got = streams.get_records(ShardIterator=iterator, Limit=1000)
         records = [shape(r) for r in got.get("Records") or []]
         if not records:
             if not got.get("NextShardIterator"):  # a closed shard read to its end: its children come next
                 source.closed.add(shard_id)
                 continue
             return 0  # an open shard with nothing new (the shards after it are its children)
-        wanted = [r for r in records if source.wanted(r)]
-        done = _deliver(source, shard_id, wanted, invoke, discard) if wanted else 0
+        # Lambda filters before it batches: a batch is up to BatchSize records that pass FilterCriteria.
+        wanted = [i for i, r in enumerate(records) if source.wanted(r)]
+        batch = wanted[:source.window or source.batch_size]
+        done = _deliver(source, shard_id, [records[i] for i in batch], invoke, discard) if batch else 0
         # Done: every record before the first wanted one not done (filtered-out records are done unseen).
-        stop = records.index(wanted[done]) if done < len(wanted) else len(records)
+        rest = batch[done:] or wanted[len(batch):]
+        stop = rest[0] if rest else len(records)
         if stop > 0:
             source.checkpoints[shard_id] = _seq(records[stop - 1])
         return 1
@@ -177,18 +181,24 @@ def _deliver(source: StreamSource, shard_id: str, batch: list[dict[str, Any]], i
         if failures:
             ids = {str(f.get("itemIdentifier")) for f in failures}
             failed_at = next((i for i, r in enumerate(batch) if _seq(r) in ids), len(batch))
-    if failed_at > 0:
-        source.window, source.attempts = 0, 0
+    if failed_at == len(batch):
+        source.attempts = 0
+        source.window = source.splits.pop() if source.splits else 0  # a bisected batch's second half is next
+        return failed_at
+    if failed_at > 0:  # reported from a record on: the next batch starts there
+        source.attempts, source.window, source.splits = 0, 0, []
         return failed_at
     if source.bisect and len(batch) > 1:
         source.window = (len(batch) + 1) // 2
+        source.splits.append(len(batch) - source.window)
     else:
         source.attempts += 1
         if 0 <= source.max_retries < source.attempts:
             reason = f"{type(error).__name__}: {error}" if error else "reported batch item failure"
             discard(source, shard_id, batch, reason)
             source.discarded += len(batch)
-            source.window, source.attempts = 0, 0
+            source.attempts = 0
+            source.window = source.splits.pop() if source.splits else 0
             return len(batch)
     if error is not None:
         raise error
