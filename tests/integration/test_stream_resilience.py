@@ -14,7 +14,6 @@ import json
 from datetime import timedelta
 
 import boto3
-import pytest
 
 from local.cloud import REGION
 from local.testing import ok
