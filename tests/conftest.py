@@ -12,6 +12,7 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 from local.apigw import ApiGateway  # noqa: E402
 from local.cloud import LocalCloud  # noqa: E402
+from local.dynamodb_local import DynamoDBLocal, shared_engine  # noqa: E402
 from local.testing import TestClient  # noqa: E402
 from local.wechat_fake import WeChatFake  # noqa: E402
 
@@ -23,6 +24,14 @@ def wechat() -> Iterator[WeChatFake]:
     fake.stop()
 
 
+@pytest.fixture(scope="session")
+def engine() -> Iterator[DynamoDBLocal]:
+    """AWS's DynamoDB Local, one per test process (per xdist worker); each stack makes its tables anew in it."""
+    engine = shared_engine()
+    yield engine
+    engine.stop()
+
+
 @pytest.fixture
 def msg(wechat: WeChatFake) -> Iterator[Any]:
     """The WeChat fake's subscription-message side, emptied before and after the test."""
@@ -32,10 +41,11 @@ def msg(wechat: WeChatFake) -> Iterator[Any]:
 
 
 @pytest.fixture
-def cloud(wechat: WeChatFake) -> Iterator[LocalCloud]:
-    """A fresh stack per test: its own moto account, tables, queues and state machines from template.yaml."""
+def cloud(wechat: WeChatFake, engine: DynamoDBLocal) -> Iterator[LocalCloud]:
+    """A fresh stack per test: its tables (in DynamoDB Local), and its own moto account for queues and state
+    machines, all from template.yaml."""
     wechat.down = False
-    stack = LocalCloud(wechat_base=wechat.base_url).start()
+    stack = LocalCloud(wechat_base=wechat.base_url, engine=engine).start()
     yield stack
     stack.stop()
 

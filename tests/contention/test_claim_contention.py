@@ -1,4 +1,5 @@
-"""Claim invariants under real threads through the routes: no oversell, the per-member limit, one claim per key."""
+"""Claim invariants under real threads through the routes: no oversell, the per-member limit, one claim per key;
+and the analytics the stream produced count exactly the coupons written (claimed = coupons in the table)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import boto3
+import pytest
 
 from local.cloud import REGION
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
-from tests.contention.racing import all_at_once
+from tests.contention.racing import all_at_once, campaign_counters, streaming
 
 
 def logins(client, prefix, n):
@@ -56,6 +58,7 @@ def test_200_threads_race_for_50_coupons(client, actors, cloud):
     assert len(coupons_of(cloud, template_id)) == 50
     assert len({r.json()["coupon"]["code"] for r in results if r.status == 201}) == 50
     assert remaining(client, admin, campaign_id) == 0
+    assert campaign_counters(cloud, client, admin, campaign_id)["claimed"] == 50
 
 
 def test_racing_claims_drain_every_shard_and_never_oversell(client, actors, cloud):
@@ -74,6 +77,7 @@ def test_racing_claims_drain_every_shard_and_never_oversell(client, actors, clou
     assert counts == {201: 30, "SOLD_OUT": 50}, counts
     assert len(coupons_of(cloud, template_id)) == 30
     assert remaining(client, admin, campaign_id) == 0
+    assert campaign_counters(cloud, client, admin, campaign_id)["claimed"] == 30
 
 
 def test_one_member_20_parallel_claims_limit_2(client, actors, cloud):
@@ -86,6 +90,28 @@ def test_one_member_20_parallel_claims_limit_2(client, actors, cloud):
     assert counts == {201: 2, "CLAIM_LIMIT_REACHED": 18}, counts
     assert len(coupons_of(cloud, template_id)) == 2
     assert remaining(client, admin, campaign_id) == 98
+    assert campaign_counters(cloud, client, admin, campaign_id)["claimed"] == 2
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_failing_claims_racing_while_the_stream_is_read_add_no_phantom_claims(client, actors, cloud, round_):
+    """Issue 11's defect: a new template (limit 2), one shopper sending 20 claims at once from 10 threads while the
+    stream is delivered (as in `make run`): 2 coupons, 18 refusals, and the analytics said claimed 3. The cause was
+    the old local cloud's, not the consumer's: under moto a failing transaction ran against the live table and was
+    rolled back by swapping in a snapshot of the whole table, while the stream reader held the old table object and
+    read the failed transaction's records off its shard. DynamoDB Local applies a transaction or nothing, and the
+    stream is read through the Streams API."""
+    admin = actors.admin["token"]
+    campaign_id, template_id = live_campaign(client, admin, total_stock=100, per_member_limit=2)
+    token = actors.member("greedy")["token"]
+    with streaming(cloud), ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(lambda _: client.post(f"/campaigns/{campaign_id}/claims",
+                                                      {"template_id": template_id}, token=token), range(20)))
+    counts = Counter(outcome(r) for r in results)
+    assert counts == {201: 2, "CLAIM_LIMIT_REACHED": 18}, counts
+    assert len(coupons_of(cloud, template_id)) == 2
+    counted = campaign_counters(cloud, client, admin, campaign_id)
+    assert (counted["claimed"], counted["redeemed"]) == (2, 0)
 
 
 def test_one_idempotency_key_20_times_at_once_claims_once(client, actors, cloud):
@@ -100,3 +126,4 @@ def test_one_idempotency_key_20_times_at_once_claims_once(client, actors, cloud)
                for r in busy)
     assert len({r.json()["coupon"]["coupon_id"] for r in results if r.status == 201}) == 1
     assert len(coupons_of(cloud, template_id)) == 1
+    assert campaign_counters(cloud, client, admin, campaign_id)["claimed"] == 1

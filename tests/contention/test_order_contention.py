@@ -1,5 +1,6 @@
 """Order invariants under real threads through the routes: stock never oversold, points never below zero, an order
-paid once however many notifications race, cancel and pay on one order ending in one state, one refund."""
+paid once however many notifications race, cancel and pay on one order ending in one state, one refund; and the
+analytics the stream produced count exactly the orders paid (the store's orders, revenue and refunds)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import requests
 from local.cloud import REGION
 from local.pay_env import KEYS_DIR, notifiable_cloud
 from storeloop.wechat.pay import build_notification
-from tests.contention.racing import all_at_once
+from tests.contention.racing import all_at_once, store_totals
 
 IDS = json.loads((KEYS_DIR / "test_pay.json").read_text())
 PLATFORM_KEY = (KEYS_DIR / "platform_private_key.pem").read_text()
@@ -44,6 +45,11 @@ def orders_in_table(cloud):
     return [i for i in items if i["PK"]["S"].startswith("ORDER#")]
 
 
+def sales(cloud, client, actors):
+    totals = store_totals(cloud, client, actors.admin["token"], "s1")
+    return totals["orders"], totals["revenue_fen"], totals["refunds"]
+
+
 def sim_pay(wechat, order_id):
     return requests.post(wechat.base_url + "/_sim/pay", json={"order_id": order_id}, timeout=30).json()
 
@@ -61,9 +67,9 @@ def test_20_concurrent_orders_on_stock_5_make_5_orders_and_15_out_of_stock(clien
     for token, r in zip(shoppers, results, strict=True):
         if r.status == 201:
             assert client.get(f"/orders/{r.json()['order']['order_id']}", token=token).status == 200
+    assert sales(cloud, client, actors) == (0, 0, 0)  # placed, none paid
 
-
-def test_concurrent_orders_spending_points_never_overdraw(client, actors, shop, wechat):
+def test_concurrent_orders_spending_points_never_overdraw(client, actors, shop, wechat, cloud):
     admin = actors.admin["token"]
     client.post("/admin/products", {"sku": "cookie", "name": "曲奇", "price_fen": 800, "stock": {"s1": 100}},
                 token=admin)
@@ -76,9 +82,10 @@ def test_concurrent_orders_spending_points_never_overdraw(client, actors, shop, 
     assert {r.json()["error"]["code"] for r in results if r.status == 409} == {"INSUFFICIENT_POINTS"}
     ledger = client.get("/me/points", token=token, query={"limit": 100}).json()
     assert ledger["balance"] == 6 == sum(e["delta"] for e in ledger["items"])
+    assert sales(cloud, client, actors) == (1, 9600, 0)  # the one paid order; the three spending points are unpaid
 
 
-def test_concurrent_copies_of_the_notifications_of_several_orders_pay_each_once(client, actors, shop):
+def test_concurrent_copies_of_the_notifications_of_several_orders_pay_each_once(client, actors, shop, cloud):
     tokens = [actors.member(f"payer-{i}")["token"] for i in range(3)]
     orders = [client.post("/orders", {"store_id": "s1", "items": [{"sku": "latte", "qty": 1}]}, token=t).json()
               ["order"]["order_id"] for t in tokens]
@@ -94,10 +101,11 @@ def test_concurrent_copies_of_the_notifications_of_several_orders_pay_each_once(
         assert client.get(f"/orders/{oid}", token=token).json()["status"] == "paid"
         ledger = client.get("/me/points", token=token).json()
         assert [(e["reason"], e["delta"]) for e in ledger["items"]] == [("order_points_earned", 32)]
+    assert sales(cloud, client, actors) == (3, 9600, 0)  # 15 notifications, 3 orders paid once each
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_cancel_and_pay_racing_on_one_order_end_in_one_state(client, actors, shop, wechat, round_):
+def test_cancel_and_pay_racing_on_one_order_end_in_one_state(client, actors, shop, wechat, cloud, round_):
     token = actors.member()["token"]
     oid = client.post("/orders", {"store_id": "s1", "items": [{"sku": "latte", "qty": 2}]},
                       token=token).json()["order"]["order_id"]
@@ -108,12 +116,14 @@ def test_cancel_and_pay_racing_on_one_order_end_in_one_state(client, actors, sho
     points = client.get("/me", token=token).json()["points"]
     if final["status"] == "paid":
         assert (stock(client, token), points, refunds) == (3, 64, 0)
+        assert sales(cloud, client, actors) == (1, 6400, 0)
     else:
         assert final["status"] == "refunded" and final["cancelled_at"]
         assert (stock(client, token), points, refunds) == (5, 0, 1)
+        assert sales(cloud, client, actors) == (0, 0, 0)  # paid after it was cancelled: never a sale
 
 
-def test_two_managers_refunding_at_once_refund_once(client, actors, shop, wechat):
+def test_two_managers_refunding_at_once_refund_once(client, actors, shop, wechat, cloud):
     token = actors.member()["token"]
     oid = client.post("/orders", {"store_id": "s1", "items": [{"sku": "latte", "qty": 1}]},
                       token=token).json()["order"]["order_id"]
@@ -129,3 +139,4 @@ def test_two_managers_refunding_at_once_refund_once(client, actors, shop, wechat
     assert stock(client, token) == 5
     ledger = client.get("/me/points", token=token).json()["items"]
     assert [e["reason"] for e in ledger] == ["refund_clawback", "order_points_earned"]
+    assert sales(cloud, client, actors) == (1, 0, 1)  # paid once, refunded once: its revenue taken back once

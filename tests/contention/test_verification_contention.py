@@ -1,4 +1,5 @@
-"""Verification invariants under real threads through the routes: redeemed once, reversed once."""
+"""Verification invariants under real threads through the routes: redeemed once, reversed once; and the analytics
+the stream produced count the verifications not reversed (campaign, campaign-store and store-day redeemed)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import timedelta
 
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
-from tests.contention.racing import all_at_once
+from tests.contention.racing import all_at_once, campaign_counters, store_totals
 
 
 def outcome(resp):
@@ -30,7 +31,14 @@ def claimed_coupon(client, actors):
     return shopper, client.post(f"/campaigns/{c}/claims", {"template_id": t}, token=shopper["token"]).json()["coupon"]
 
 
-def test_50_tills_verify_one_code_at_once(client, actors):
+def redeemed_counts(cloud, client, actors, campaign_id):
+    admin = actors.admin["token"]
+    counted = campaign_counters(cloud, client, admin, campaign_id)
+    by_store = {s["store_id"]: s["redeemed"] for s in counted["by_store"]}
+    return counted["claimed"], counted["redeemed"], by_store, store_totals(cloud, client, admin, "s1")["redemptions"]
+
+
+def test_50_tills_verify_one_code_at_once(client, actors, cloud):
     actors.store("s1")
     clerk = actors.staff("clerk", "clerk", ["s1"])["token"]
     shopper, coupon = claimed_coupon(client, actors)
@@ -42,9 +50,10 @@ def test_50_tills_verify_one_code_at_once(client, actors):
     assert counts == {201: 1, "COUPON_ALREADY_REDEEMED": 49}, counts
     mine = client.get("/me/coupons", token=shopper["token"]).json()["items"]
     assert [c["status"] for c in mine] == ["redeemed"]
+    assert redeemed_counts(cloud, client, actors, coupon["campaign_id"]) == (1, 1, {"s1": 1}, 1)
 
 
-def test_10_managers_reverse_one_verification_at_once(client, actors):
+def test_10_managers_reverse_one_verification_at_once(client, actors, cloud):
     actors.store("s1")
     manager = actors.staff("manager", "manager", ["s1"])["token"]
     shopper, coupon = claimed_coupon(client, actors)
@@ -55,3 +64,4 @@ def test_10_managers_reverse_one_verification_at_once(client, actors):
     assert counts == {200: 1, "ALREADY_REVERSED": 9}, counts
     mine = client.get("/me/coupons", token=shopper["token"]).json()["items"]
     assert [c["status"] for c in mine] == ["active"]
+    assert redeemed_counts(cloud, client, actors, coupon["campaign_id"]) == (1, 0, {"s1": 0}, 0)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 from local.stack import ROOT
+from tests.e2e.conftest import Http, free_port
 
 
 def test_health_login_and_stores_over_http(local_cloud):
@@ -58,3 +62,46 @@ def test_a_taken_port_is_a_clear_error():
                               timeout=60)
     assert proc.returncode == 2
     assert "port is taken" in proc.stderr
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def test_ctrl_c_stops_dynamodb_local_with_the_local_cloud():
+    """`make run` starts its own DynamoDB Local (a JVM) and ends it when it stops: Ctrl-C leaves no engine behind."""
+    api = free_port()
+    env = {**os.environ, "STORELOOP_API_PORT": str(api), "STORELOOP_WECHAT_PORT": str(free_port()),
+           "PYTHONPATH": f"{ROOT / 'shared'}:{ROOT}", "STORELOOP_LOCAL_LOG": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "local"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if Http(f"http://127.0.0.1:{api}").call("GET", "/health")[0] == 200:
+                    break
+            except OSError:
+                pass  # not listening yet
+            time.sleep(0.2)
+        engines = [c for c in _children(proc.pid) if "DynamoDBLocal.jar" in _cmdline(c)]
+        assert len(engines) == 1, [_cmdline(c) for c in _children(proc.pid)]
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        assert proc.wait(timeout=30) == 0
+        gone = time.time() + 10
+        while time.time() < gone and "DynamoDBLocal.jar" in _cmdline(engines[0]):
+            time.sleep(0.1)
+        assert "DynamoDBLocal.jar" not in _cmdline(engines[0])
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -276,7 +276,7 @@ def test_the_analytics_equal_what_the_scenario_did_and_a_redelivery_counts_nothi
     for event in seen:  # resumed from a record in the middle, as after a reported partial failure
         cloud.invoke("AnalyticsFunction", {"Records": event["Records"][len(event["Records"]) // 3:]})
     assert snapshot(client, ctx) == counted
-    assert len(records) > 50  # the scenario's batches were real ones
+    assert len(records) > 40  # the scenario's batches were real ones (FilterCriteria leave out the rest)
 
 
 def test_a_batch_that_failed_before_its_commit_is_counted_once_when_delivered_again(client, actors, wechat, cloud,

@@ -51,6 +51,7 @@ UNIT_ITEMS = 96  # counter items per transaction (100 minus the two markers, min
 MIN_TIME_LEFT_MS = 5_000
 MAX_RANGE_DAYS = 93
 DEFAULT_RANGE_DAYS = 7
+SET_ASIDE_METRIC = "StreamRecordsSetAside"
 QR_LEEWAY_SECONDS = 7 * 86_400  # a QR token only names its coupon here: its 60 s validity was checked at the till
 
 STORE_DAY_FIELDS = ("visits", "redemptions", "orders", "revenue_fen", "new_members", "refunds")
@@ -122,10 +123,24 @@ def recognise(record: dict[str, Any]) -> list[Change]:
         if pk.startswith("APPT#"):
             return _appointment(old, new)
         return _profile(old, new)
-    except (KeyError, TypeError, ValueError):
-        # A record we cannot read is not worth stopping the stream for (it would block its shard for a day).
-        logger.exception("stream record not understood", extra={"pk": pk, "event_id": record.get("eventID")})
+    except Exception as exc:  # noqa: BLE001 - pure reading of one record: nothing here is worth retrying
+        set_aside(record, exc)
         return []
+
+
+def set_aside(record: dict[str, Any], exc: BaseException) -> None:
+    """A record the consumer cannot count (a malformed item, a date past what datetime holds): not worth stopping
+    the stream for, which would block its shard, and every counter behind it. Counted as done with nothing to
+    count, so the rest of its batch is counted; the log line names its key, the metric alarms."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    pk, sk = keys_of(record)
+    logger.error(f"stream record set aside: {pk} {sk}", extra={
+        "pk": pk, "sk": sk, "event_id": record.get("eventID"), "event_name": record.get("eventName"),
+        "sequence_number": (record.get("dynamodb") or {}).get("SequenceNumber"),
+        "error": f"{type(exc).__name__}: {exc}"})
+    with single_metric(name=SET_ASIDE_METRIC, unit=MetricUnit.Count, value=1, namespace="StoreLoop") as metric:
+        metric.add_dimension(name="service", value="analytics_stream")
 
 
 def _coupon(event: Any, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
@@ -398,10 +413,17 @@ def process_stream_batch(records: list[dict[str, Any]], time_left_ms: Callable[[
         logger.info("stream batch already applied", extra={"records": len(records)})
         return {"batchItemFailures": []}
     stamp = to_rfc3339(clock.now())
-    index = reminders.index_items(pending)
+    index: list[dict[str, Any]] = []
+    aside: set[int] = set()
+    for i, record in enumerate(pending):
+        try:
+            index.extend(reminders.index_items([record]))
+        except Exception as exc:  # noqa: BLE001 - pure reading of one record, as in recognise()
+            set_aside(record, exc)
+            aside.add(i)
     if index:
         data.put_index_items(index)
-    changes = [recognise(r) for r in pending]
+    changes = [[] if i in aside else recognise(r) for i, r in enumerate(pending)]
     flat = [c for found in changes for c in found]
     campaign_of = campaigns_of_orders(flat)
     repeats = count_repeat_buyers([c for c in flat if c.kind == PAID], campaign_of, stamp)
