@@ -50,8 +50,9 @@ def packaged(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def transformed(region: str = "ap-east-1", parameters: dict[str, str] | None = None,
-                path: Path = TEMPLATE) -> dict[str, Any]:
-    """The CloudFormation template `sam deploy` would create, for a region (its partition decides ARNs)."""
+                path: Path = TEMPLATE, doc: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The CloudFormation template `sam deploy` would create, for a region (its partition decides ARNs), from
+    template.yaml or from `doc` (a source template as `source()` reads it)."""
     from samtranslator.translator.arn_generator import ArnGenerator
     from samtranslator.translator.transform import transform
 
@@ -59,7 +60,7 @@ def transformed(region: str = "ap-east-1", parameters: dict[str, str] | None = N
     ArnGenerator.BOTO_SESSION_REGION_NAME = region
     os.environ["AWS_DEFAULT_REGION"] = region  # the translator's pseudo parameters come from a boto3 session
     try:
-        return transform(packaged(source(path)), dict(parameters or {}), _NoIamLoader())  # type: ignore[arg-type]
+        return transform(packaged(doc or source(path)), dict(parameters or {}), _NoIamLoader())  # type: ignore[arg-type]
     finally:
         ArnGenerator.BOTO_SESSION_REGION_NAME = previous[0]
         if previous[1] is None:

@@ -114,16 +114,19 @@ def _load(path: Path, mtime_ns: int) -> Stack:
 class Resolver:
     """Resolves Ref / Fn::GetAtt / Fn::Sub against the names the local cloud gave each resource."""
 
-    def __init__(self, stack: Stack, region: str, physical: dict[str, dict[str, str]]) -> None:
+    def __init__(self, stack: Stack, region: str, physical: dict[str, dict[str, str]],
+                 partition: str = "aws") -> None:
         self.stack = stack
         self.region = region
         self.physical = physical  # logical id -> {"Ref": ..., "Arn": ..., ...}
+        self.partition = partition
 
     def ref(self, name: str) -> str:
         if name in self.stack.parameters:
             return str(self.stack.parameters[name])
         pseudo = {"AWS::Region": self.region, "AWS::AccountId": ACCOUNT, "AWS::StackName": "storeloop-local",
-                  "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+                  "AWS::Partition": self.partition,
+                  "AWS::URLSuffix": "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"}
         if name in pseudo:
             return pseudo[name]
         if name in self.physical:
