@@ -71,7 +71,8 @@ def transformed(region: str = "ap-east-1", parameters: dict[str, str] | None = N
 
 def lint(doc: dict[str, Any], region: str) -> list[Any]:
     """cfn-lint's matches on a (transformed) template for one region."""
-    from cfnlint.api import ManualArgs, lint as cfn_lint
+    from cfnlint.api import ManualArgs
+    from cfnlint.api import lint as cfn_lint
 
     return list(cfn_lint(json.dumps(doc), config=ManualArgs(regions=[region])))
 

@@ -13,8 +13,15 @@ from typing import Any
 import pytest
 
 from deploy.fake_secretsmanager import FakeSecretsManager
-from deploy.layer import (SHARED, built_layer, function_environment, import_function, runtime_boto3,
-                          runtime_distributions, seed_secrets)
+from deploy.layer import (
+    SHARED,
+    built_layer,
+    function_environment,
+    import_function,
+    runtime_boto3,
+    runtime_distributions,
+    seed_secrets,
+)
 from local.stack import load_stack
 
 STACK = load_stack()

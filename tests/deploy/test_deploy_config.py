@@ -131,7 +131,8 @@ def test_make_secrets_fills_in_steps_and_checks_before_writing(secretsmanager, t
     assert stored["wechat_app_secret"] == app_secret
     assert stored["pay_merchant_private_key"] == (KEYS_DIR / "merchant_private_key.pem").read_text()
     pay = local_pay_env()
-    assert stored["pay_apiv3_key"] == pay["PAY_APIV3_KEY"] and stored["pay_platform_serial"] == pay["PAY_PLATFORM_SERIAL"]
+    assert stored["pay_apiv3_key"] == pay["PAY_APIV3_KEY"]
+    assert stored["pay_platform_serial"] == pay["PAY_PLATFORM_SERIAL"]
 
 
 def test_settings_pick_up_a_secret_filled_after_deploy_within_the_ttl(secretsmanager, monkeypatch):

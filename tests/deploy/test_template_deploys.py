@@ -106,7 +106,8 @@ def test_china_template_names_no_aws_partition_or_global_domain(built):
            if ("arn:aws:" in s or re.search(r"amazonaws\.com(?!\.cn)", s))
            and "/Principal/Service" not in p and not p.endswith("/Principal")]  # service principals: same in China
     assert bad == []
-    definitions = [v["Properties"] for v in doc["Resources"].values() if v["Type"] == "AWS::StepFunctions::StateMachine"]
+    definitions = [v["Properties"] for v in doc["Resources"].values()
+                   if v["Type"] == "AWS::StepFunctions::StateMachine"]
     assert definitions and all("arn:${AWS::Partition}:states:::lambda:invoke" in json.dumps(d) for d in definitions)
 
 
