@@ -7,7 +7,7 @@ PYTHON := $(shell for p in python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info[:2] not in ((3,11),(3,12)))' 2>/dev/null && { echo $$p; break; }; done)
 export PYTHONPATH := $(CURDIR)/shared:$(CURDIR)
 
-.PHONY: run test lint checkov bench demo openapi clean setup
+.PHONY: run test lint checkov bench demo openapi clean setup layer deploy secrets
 
 $(BIN)/.installed: requirements-dev.txt shared/requirements.txt
 	@test -n "$(PYTHON)" || { echo "need python3.11 or python3.12 on PATH" >&2; exit 1; }
@@ -32,7 +32,7 @@ test: $(BIN)/.installed $(ENGINE)  ## the whole suite: unit, integration, conten
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check shared functions local tests bench
+	$(BIN)/ruff check shared functions local tests bench deploy
 	$(BIN)/mypy shared/storeloop
 
 checkov:  ## checkov on template.yaml, offline, in its own venv (its pins clash with ours); skips carry reasons
@@ -49,4 +49,24 @@ openapi: $(BIN)/.installed $(ENGINE)  ## rewrite docs/openapi.json from the hand
 	$(BIN)/python -m local.openapi
 
 clean:
-	rm -rf $(VENV) .venv-checkov .pytest_cache .mypy_cache .ruff_cache node_modules
+	rm -rf $(VENV) .venv-checkov .venv312 .venv-sam .aws-sam/deploy-checks .pytest_cache .mypy_cache .ruff_cache node_modules
+
+# ---------------------------------------------------------------- deploying (issue 16; docs/deploying.md)
+ENV ?= dev
+PARAMS ?=
+# sam: the machine's, or SAM CLI installed into its own venv on first use (python3.12: sam build needs it on PATH)
+SAM_BIN = $(or $(shell command -v sam 2>/dev/null),$(CURDIR)/.venv-sam/bin/sam)
+
+layer: $(BIN)/.installed  ## the layer as `sam build` makes it (shared/Makefile), for this machine, under .aws-sam/
+	$(BIN)/python -m deploy.layer
+
+deploy: $(BIN)/.installed  ## make deploy ENV=dev|prod|prod-cn [PARAMS="Key=Value ..."]: check parameters, sam build, sam deploy
+	@overrides="$$($(BIN)/python -m deploy.check $(ENV) --params '$(PARAMS)')" || exit 2; \
+	py312="$$(deploy/python312.sh)" || exit 1; \
+	if [ ! -x "$(SAM_BIN)" ]; then echo "installing SAM CLI into .venv-sam"; \
+		"$$py312" -m venv .venv-sam && .venv-sam/bin/pip install -q aws-sam-cli || exit 1; fi; \
+	export PATH="$$(dirname "$$py312"):$$PATH"; \
+	set -x; "$(SAM_BIN)" build && "$(SAM_BIN)" deploy --config-env $(ENV) --parameter-overrides "$$overrides"
+
+secrets: $(BIN)/.installed  ## make secrets ENV=dev: fill the WeChatSecret (app secret, WeChat Pay keys) of a deployed stack
+	$(BIN)/python -m deploy.secrets $(ENV)

@@ -199,7 +199,7 @@ class ApiGateway:
             return HttpResponse(status, {"Content-Type": "application/json"},
                                 json.dumps({"message": message}).encode())
         body = (template.replace("$context.requestId", request_id)
-                .replace("$context.error.messageString", json.dumps(message)[1:-1]))
+                .replace("$context.error.messageString", json.dumps(message)))  # a quoted JSON string, as AWS gives it
         return HttpResponse(status, {"Content-Type": "application/json"}, body.encode())
 
     def _envelope(self, status: int, code: str, message: str, request_id: str,

@@ -12,6 +12,13 @@ from cfnlint.decode import decode
 
 ACCOUNT = "123456789012"
 ROOT = Path(__file__).resolve().parent.parent
+# Values of the template's required parameters (no Default) in the local cloud; a deploy names its own.
+LOCAL_PARAMETERS = {
+    "WeChatAppId": "wxd0c0ffee00000001",
+    "AdminOpenIds": "o_local_admin_openid_000000001",
+    "PayMchId": "1900000001",
+    "VisitReminderTemplateId": "visit-reminder-template",
+}
 
 
 @dataclass
@@ -63,7 +70,7 @@ def _load(path: Path, mtime_ns: int) -> Stack:
     doc, matches = decode(str(path))
     if doc is None:
         raise ValueError(f"cannot parse {path}: {matches}")
-    params = {k: v.get("Default") for k, v in (doc.get("Parameters") or {}).items()}
+    params = {k: v.get("Default", LOCAL_PARAMETERS.get(k)) for k, v in (doc.get("Parameters") or {}).items()}
     glob = ((doc.get("Globals") or {}).get("Function") or {})
     glob_env = ((glob.get("Environment") or {}).get("Variables") or {})
     functions: dict[str, Function] = {}
@@ -107,16 +114,19 @@ def _load(path: Path, mtime_ns: int) -> Stack:
 class Resolver:
     """Resolves Ref / Fn::GetAtt / Fn::Sub against the names the local cloud gave each resource."""
 
-    def __init__(self, stack: Stack, region: str, physical: dict[str, dict[str, str]]) -> None:
+    def __init__(self, stack: Stack, region: str, physical: dict[str, dict[str, str]],
+                 partition: str = "aws") -> None:
         self.stack = stack
         self.region = region
         self.physical = physical  # logical id -> {"Ref": ..., "Arn": ..., ...}
+        self.partition = partition
 
     def ref(self, name: str) -> str:
         if name in self.stack.parameters:
             return str(self.stack.parameters[name])
         pseudo = {"AWS::Region": self.region, "AWS::AccountId": ACCOUNT, "AWS::StackName": "storeloop-local",
-                  "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+                  "AWS::Partition": self.partition,
+                  "AWS::URLSuffix": "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"}
         if name in pseudo:
             return pseudo[name]
         if name in self.physical:
@@ -129,11 +139,33 @@ class Resolver:
         except KeyError:
             raise KeyError(f"unresolved GetAtt {name}.{attr}") from None
 
+    def condition(self, name: str) -> bool:
+        return bool(self.evaluate((self.stack.doc.get("Conditions") or {})[name]))
+
+    def evaluate(self, expr: Any) -> Any:
+        """A condition's value: Fn::Equals / Not / And / Or and Condition, over resolved values."""
+        if isinstance(expr, dict) and len(expr) == 1:
+            (key, arg), = expr.items()
+            if key == "Condition":
+                return self.condition(arg)
+            if key == "Fn::Equals":
+                return str(self.evaluate(arg[0])) == str(self.evaluate(arg[1]))
+            if key == "Fn::Not":
+                return not self.evaluate(arg[0])
+            if key == "Fn::And":
+                return all(self.evaluate(a) for a in arg)
+            if key == "Fn::Or":
+                return any(self.evaluate(a) for a in arg)
+        return self.resolve(expr)
+
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
             (key, arg), = value.items()
             if key == "Ref":
                 return self.ref(arg)
+            if key == "Fn::If":
+                name, then, otherwise = arg
+                return self.resolve(then if self.condition(name) else otherwise)
             if key == "Fn::GetAtt":
                 name, attr = arg if isinstance(arg, list) else arg.split(".", 1)
                 return self.get_att(name, attr)

@@ -1,10 +1,18 @@
-"""The one typed settings object, read from the environment (and Secrets Manager in AWS) once per cold start."""
+"""The one typed settings object, read from the environment, and in AWS from Secrets Manager too.
+
+Settings are read at cold start and kept; where secrets are read (SECRET_ARNS), they are read again after
+SECRETS_TTL_SECONDS, so a secret filled or rotated after a deploy reaches warm containers without recycling them.
+The Secrets Manager client is the project's own botocore client (no boto3 at init).
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-from functools import lru_cache
+import threading
+import time
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
@@ -27,6 +35,7 @@ class Settings(BaseModel):
     data_key: str = Field(min_length=32, description="secret the AES-256-GCM key for fields at rest derives from")
     wechat_app_secret: str = ""
 
+    secrets_ttl_seconds: int = Field(default=300, ge=1)  # how long read secrets are kept before a new read
     token_ttl_seconds: int = 7200
     qr_ttl_seconds: int = 60
     member_code_ttl_seconds: int = 120
@@ -91,19 +100,38 @@ def _from_env(environ: dict[str, str]) -> dict[str, object]:
     return values
 
 
-def _from_secrets_manager(arn: str) -> dict[str, object]:
-    # Imported here: only deployed functions read Secrets Manager; Powertools caches the value for 5 minutes.
-    from aws_lambda_powertools.utilities.parameters import get_secret
+def _secrets_client(region: str) -> Any:
+    global _sm_client
+    if _sm_client is None:
+        from storeloop.data.connection import new_client
 
-    secret = get_secret(arn, transform="json", max_age=300)
-    return {k: v for k, v in dict(secret).items() if k in _SECRET_FIELDS}  # type: ignore[arg-type]
+        # AWS_ENDPOINT_URL_SECRETS_MANAGER, if set, points botocore elsewhere (the tests' loopback fake).
+        _sm_client = new_client("secretsmanager", region)
+    return _sm_client
+
+
+def _from_secrets_manager(arn: str, region: str) -> dict[str, object]:
+    name = arn.rsplit(":", 1)[-1]
+    try:
+        raw = _secrets_client(region).get_secret_value(SecretId=arn)["SecretString"]
+        secret = json.loads(raw)
+    except (KeyError, ValueError):
+        raise SettingsError(f"secret {name} is not a JSON object") from None
+    if not isinstance(secret, dict):
+        raise SettingsError(f"secret {name} is not a JSON object")
+    return {k: v for k, v in secret.items() if k in _SECRET_FIELDS}
+
+
+def secret_arns(environ: dict[str, str]) -> list[str]:
+    return [a for a in (a.strip() for a in environ.get("SECRET_ARNS", "").split(",")) if a]
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
     values = _from_env(env)
-    for arn in filter(None, (a.strip() for a in env.get("SECRET_ARNS", "").split(","))):
-        values.update(_from_secrets_manager(arn))
+    region = str(values.get("region") or Settings.model_fields["region"].default)
+    for arn in secret_arns(env):
+        values.update(_from_secrets_manager(arn, region))
     try:
         return Settings(**values)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -111,11 +139,45 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise SettingsError(f"bad or missing settings: {fields}") from None
 
 
-@lru_cache(maxsize=1)
+logger = logging.getLogger(__name__)
+RETRY_AFTER_FAILURE_SECONDS = 30.0
+_lock = threading.Lock()
+_cached: tuple[Settings, float] | None = None  # the settings and the monotonic time they are kept until
+_sm_client: Any = None
+_clock = time.monotonic
+
+
 def get_settings() -> Settings:
-    return load_settings()
+    """The process's settings. Without secrets to read they are kept for the process's life; with SECRET_ARNS,
+    for secrets_ttl_seconds, then read again (an unchanged read keeps the same object, so what is cached per
+    settings object stays). A failed re-read keeps the last settings and tries again 30 s later; a failed first
+    read raises (the cold start fails, naming what is missing)."""
+    global _cached
+    cached = _cached
+    if cached is not None and _clock() < cached[1]:
+        return cached[0]
+    with _lock:
+        cached = _cached
+        if cached is not None and _clock() < cached[1]:
+            return cached[0]
+        try:
+            fresh = load_settings()
+        except Exception as exc:
+            if cached is None:
+                raise
+            logger.warning("settings re-read failed, keeping the last ones: %s", type(exc).__name__)
+            _cached = (cached[0], _clock() + RETRY_AFTER_FAILURE_SECONDS)
+            return cached[0]
+        if cached is not None and fresh == cached[0]:
+            fresh = cached[0]
+        keep = fresh.secrets_ttl_seconds if secret_arns(dict(os.environ)) else float("inf")
+        _cached = (fresh, _clock() + keep)
+        return fresh
 
 
 def reset_settings() -> None:
     """Forget the cached settings (the local cloud and tests change the environment between stacks)."""
-    get_settings.cache_clear()
+    global _cached, _sm_client
+    with _lock:
+        _cached = None
+        _sm_client = None

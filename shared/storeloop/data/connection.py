@@ -26,16 +26,21 @@ def aws_client(service: str) -> Any:
         with _lock:
             client = _clients.get(service)
             if client is None:
-                from botocore.config import Config
-                from botocore.session import get_session
-
                 s = get_settings()
-                endpoint = s.dynamodb_endpoint if service == "dynamodb" else None
-                client = get_session().create_client(
-                    service, region_name=s.region, endpoint_url=endpoint,
-                    config=Config(retries=RETRIES, connect_timeout=2, read_timeout=5))  # type: ignore[arg-type]
+                client = new_client(service, s.region, s.dynamodb_endpoint if service == "dynamodb" else None)
                 _clients[service] = client
     return client
+
+
+def new_client(service: str, region: str, endpoint: str | None = None) -> Any:
+    """A new botocore client with the project's retries and timeouts (what boto3.client returns, without boto3).
+    Settings use it for Secrets Manager before they exist, so it reads no settings."""
+    from botocore.config import Config
+    from botocore.session import get_session
+
+    return get_session().create_client(
+        service, region_name=region, endpoint_url=endpoint,
+        config=Config(retries=RETRIES, connect_timeout=2, read_timeout=5))  # type: ignore[arg-type]
 
 
 def dynamodb_client() -> Any:
