@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from storeloop.schemas import RequestModel
+from storeloop.schemas.types import Latitude, Longitude
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -18,8 +19,8 @@ class CreateStoreRequest(RequestModel):
     name: str = Field(min_length=1, max_length=100)
     city: str = Field(min_length=1, max_length=50)
     address: str = Field(min_length=1, max_length=200)
-    lat: float = Field(ge=-90, le=90)
-    lng: float = Field(ge=-180, le=180)
+    lat: Latitude
+    lng: Longitude
     open_time: str = "10:00"
     close_time: str = "22:00"
     slot_minutes: int = Field(default=30, ge=5, le=240)

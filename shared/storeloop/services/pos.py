@@ -50,7 +50,7 @@ def verify(settings: Settings, store_id: str, headers: Mapping[str, str], raw_bo
         raise Unauthenticated("this store has no POS secret yet")
     lowered = {str(k).lower(): str(v) for k, v in headers.items()}
     timestamp, given = lowered.get(TIMESTAMP_HEADER, ""), lowered.get(SIGNATURE_HEADER, "")
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:  # "²".isdigit() is True
         raise Unauthenticated("X-StoreLoop-Timestamp must be unix seconds")
     if abs((time.time() if now is None else now) - int(timestamp)) > TOLERANCE_SECONDS:
         raise Unauthenticated("X-StoreLoop-Timestamp is more than 300 s off")

@@ -55,14 +55,17 @@ def redeem_coupon(code_or_qr: str, store_id: str, spend_fen: int | None, staff_m
         rule = coupons.coupon_rule(coupon)
         valid_from, valid_until = coupons.coupon_window(coupon)
         check_redeemable(rule, coupon.status, valid_from, valid_until, store_id, channel, spend_fen, now)
-        if spend_fen is None and (rule.kind == "percent_off" or rule.min_spend_fen > 0):
+        money_off = rule.kind in ("cash_off", "percent_off")
+        if spend_fen is None and (money_off or rule.min_spend_fen > 0):
+            # Without the bill a cash_off coupon would record its whole face value as the discount.
             raise ValidationFailed("spend_fen is required for this coupon", details=[
                 {"field": "spend_fen", "issue": "required",
-                 "message": "required for a percent_off coupon or one with a minimum spend"}])
-        if spend_fen is not None:
-            discount = discount_fen(rule, spend_fen)
-        else:  # cash_off without a known bill takes its amount; a gift is an item, not money off
-            discount = int(rule.amount_off_fen or 0) if rule.kind == "cash_off" else 0
+                 "message": "required for a cash_off or percent_off coupon, or one with a minimum spend"}])
+        if spend_fen == 0 and money_off:
+            # Nothing to take money off: a 99 % coupon "redeemed" on an empty bill is a coupon burnt for nothing.
+            raise ValidationFailed("spend_fen must be at least 1 for a money-off coupon", details=[
+                {"field": "spend_fen", "issue": "greater_than_equal", "message": "at least 1 fen"}])
+        discount = discount_fen(rule, spend_fen) if spend_fen is not None else 0  # a gift is an item, not money
         try:
             verification = coupons.redeem(coupon, store_id, staff_member_id, channel, spend_fen, discount, now,
                                           tx_extra=tx_extra, start_membership=start_membership)
