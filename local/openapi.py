@@ -20,8 +20,9 @@ ENVELOPE_REF = "#/components/schemas/ErrorEnvelope"
 _POWERTOOLS_ONLY = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying",
                                 "schema": {"type": "integer", "minimum": 1}}}
-_IDEMPOTENCY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]([ -~]*[!-~])?$",
-                       "description": "printable ASCII, at most 128 characters; scoped to the caller and operation"}
+_IDEMPOTENCY_SCHEMA = {"type": "string", "maxLength": 128, "pattern": "^([!-~]([ -~]*[!-~])?)?$",
+                       "description": "printable ASCII, at most 128 characters (empty: none); scoped to the caller "
+                                      "and the operation"}
 
 
 def build_openapi(cloud: LocalCloud, server_url: str = LOCAL_SERVER) -> dict[str, Any]:

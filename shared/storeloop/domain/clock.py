@@ -26,9 +26,7 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def in_bounds(moment: datetime | date) -> bool:
-    """Whether a date or an aware instant (read in China Standard Time) falls in MIN_YEAR..MAX_YEAR."""
-    if isinstance(moment, datetime):
-        moment = moment.astimezone(CN_TZ) if MIN_YEAR - 1 < moment.year < MAX_YEAR + 1 else moment
+    """Whether a date or a date-time (its year as written) falls in MIN_YEAR..MAX_YEAR."""
     return MIN_YEAR <= moment.year <= MAX_YEAR
 
 

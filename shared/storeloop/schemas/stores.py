@@ -21,8 +21,8 @@ class CreateStoreRequest(RequestModel):
     address: str = Field(min_length=1, max_length=200)
     lat: Latitude
     lng: Longitude
-    open_time: str = "10:00"
-    close_time: str = "22:00"
+    open_time: str = Field(default="10:00", pattern=_HHMM.pattern, description="HH:MM, 24 h")
+    close_time: str = Field(default="22:00", pattern=_HHMM.pattern, description="HH:MM, 24 h, after open_time")
     slot_minutes: int = Field(default=30, ge=5, le=240)
     slot_capacity: int = Field(default=4, ge=1, le=1000)
 

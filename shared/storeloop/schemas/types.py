@@ -22,7 +22,8 @@ MAX_CURSOR_CHARS = 2048
 
 # A year 2000..2100 in the pattern, so a generated client (or a fuzzer) knows the bound before it is refused.
 _YEARS = r"(20[0-9]{2}|2100)"
-DATETIME_PATTERN = rf"^{_YEARS}-[0-9]{{2}}-[0-9]{{2}}[Tt][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(\.[0-9]+)?([Zz]|[+-][0-9]{{2}}:[0-9]{{2}})$"
+DATETIME_PATTERN = (rf"^{_YEARS}-[0-9]{{2}}-[0-9]{{2}}[Tt][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(\.[0-9]+)?"
+                    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$")
 DATE_PATTERN = rf"^{_YEARS}-[0-9]{{2}}-[0-9]{{2}}$"
 
 

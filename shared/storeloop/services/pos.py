@@ -25,7 +25,7 @@ from storeloop.domain.errors import DomainError
 from storeloop.domain.points import points_earned
 from storeloop.errors import ApiError, Conflict, NotFound, Unauthenticated, ValidationFailed
 from storeloop.schemas.members import PosSaleOut, PosSaleRequest
-from storeloop.services import members, stores, verification
+from storeloop.services import guesses, members, stores, verification
 from storeloop.settings import Settings
 
 logger = Logger(service="storeloop", child=True)
@@ -77,7 +77,10 @@ def record_sale(settings: Settings, store_id: str, headers: Mapping[str, str], r
     done = points_data.get_pos_sale(store_id, sale.sale_id)
     if done is not None and done.status == "done" and done.answer:
         return PosSaleOut(**json.loads(done.answer))  # a replay: the first answer, nothing changed
-    member_id = members.member_of_code(settings, sale.member_code, TOLERANCE_SECONDS) if sale.member_code else None
+    code = sale.member_code
+    # Member codes that do not verify are limited per store (429 RATE_LIMITED), as every guessable code is.
+    member_id = guesses.guarded("member_code", store_id, store_id,
+                                lambda: members.member_of_code(settings, code, TOLERANCE_SECONDS)) if code else None
 
     token = uuid.uuid4().hex
     try:

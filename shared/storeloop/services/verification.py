@@ -18,6 +18,7 @@ from storeloop.domain.coupons import check_redeemable, discount_fen, looks_like_
 from storeloop.domain.errors import AlreadyReversed, QrExpired
 from storeloop.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
 from storeloop.schemas.coupons import CouponOut, ReversalOut, VerificationOut, VerifyRequest, is_id
+from storeloop.services import guesses
 from storeloop.services.coupons import QR_TOKEN_TYPE
 from storeloop.settings import get_settings
 
@@ -107,7 +108,9 @@ def verify_coupon(caller: Caller, body: VerifyRequest) -> VerificationOut:
     """POST /verifications, for staff of `body.store_id` (checked by the handler) and admins."""
     if not caller.is_staff_of(body.store_id) and stores.get_store(body.store_id) is None:
         raise NotFound(f"store {body.store_id} not found")  # an admin naming a store that does not exist
-    result = redeem_coupon(body.code, body.store_id, body.spend_fen, caller.member_id, "store")
+    # Codes that name no coupon are limited per staff member and per store (429 RATE_LIMITED).
+    result = guesses.guarded("coupon_code", caller.member_id, body.store_id,
+                             lambda: redeem_coupon(body.code, body.store_id, body.spend_fen, caller.member_id, "store"))
     return VerificationOut(verification_id=result["verification_id"], coupon=CouponOut(**result["coupon"]),
                            discount_fen=result["discount_fen"], store_id=body.store_id, spend_fen=body.spend_fen,
                            verified_at=result["verified_at"])
