@@ -27,7 +27,7 @@ def _run(base: str, header: str | None, *selection: str) -> subprocess.Popen[str
     args = [sys.executable, "-m", "schemathesis.cli", "run", f"{base}/openapi.json", "--url", base,
             "--seed", SEED, "--max-examples", MAX_EXAMPLES, "--phases", "examples,coverage,fuzzing",
             "--exclude-checks", "positive_data_acceptance", "--request-timeout", "30", "--no-color",
-            "--suppress-health-check", "all", *selection]
+            "--suppress-health-check", "all", "--generation-database", "none", *selection]
     if header:
         args += ["-H", header]
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'shared'}:{ROOT}"}
