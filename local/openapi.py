@@ -24,6 +24,9 @@ _IDEMPOTENCY_SCHEMA = {"type": "string", "maxLength": 128, "pattern": "^([!-~]([
                        "description": "printable ASCII, at most 128 characters (empty: none); scoped to the caller "
                                       "and the operation"}
 
+_LIST_PARAMS = {"limit": "items per page: 1-100, default 20",
+                "cursor": "the `next` of the previous page, as given (opaque; a cursor not issued by the API is 400)"}
+
 
 def build_openapi(cloud: LocalCloud, server_url: str = LOCAL_SERVER) -> dict[str, Any]:
     doc: dict[str, Any] = {
@@ -77,6 +80,8 @@ def document_operation(op: dict[str, Any], method: str, path: str, secured: bool
         if p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key":
             p["name"], p["schema"] = "Idempotency-Key", dict(_IDEMPOTENCY_SCHEMA)
             p["description"] = "the same key with the same body returns the first answer"
+        elif p.get("in") == "query" and p.get("name") in _LIST_PARAMS:
+            p.setdefault("description", _LIST_PARAMS[p["name"]])
     if webhook:
         params.extend(webhook["headers"])
         if "body_model" in webhook:

@@ -310,3 +310,48 @@ def test_the_served_document_names_the_running_server(http_server):
     http_server.openapi = {"openapi": "3.1.0", "servers": [{"url": "http://127.0.0.1:3000"}], "paths": {}}
     status, _, body = raw_http(http_server, b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status == 200 and json.loads(body)["servers"][0]["url"] == http_server.base_url
+
+
+# ---------------------------------------------------------------------------------------------- the document
+
+
+def test_the_document_lists_what_each_operation_answers(cloud):
+    from local.openapi import build_openapi
+
+    doc = build_openapi(cloud, "http://127.0.0.1:4321")
+    assert doc["servers"][0]["url"] == "http://127.0.0.1:4321"
+    schemas = doc["components"]["schemas"]
+    assert "ErrorEnvelope" in schemas and "HTTPValidationError" not in schemas
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            responses = op["responses"]
+            assert "422" not in responses and "500" not in responses, (method, path)
+            assert "429" in responses and "Retry-After" in responses["429"]["headers"], (method, path)
+            if op.get("security"):
+                assert {"401", "403"} <= set(responses), (method, path)
+            if "requestBody" in op:
+                assert {"400", "413"} <= set(responses), (method, path)
+            if "{" in path:
+                assert "404" in responses, (method, path)
+            for p in op.get("parameters", []):
+                if p["name"] == "Idempotency-Key":
+                    assert p["schema"]["maxLength"] == 128 and "IDEMPOTENCY_KEY_REUSED" in responses["409"][
+                        "description"]
+                if p["name"] == "limit":
+                    assert p["schema"]["maximum"] == 100
+                if p["name"] == "cursor":
+                    schema = p["schema"].get("anyOf", [p["schema"]])[0]
+                    assert schema["maxLength"] <= 2048
+    verify = doc["paths"]["/verifications"]["post"]["responses"]
+    assert "COUPON_ALREADY_REDEEMED" in verify["409"]["description"] and "415" in verify
+    assert verify["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorEnvelope"}
+    pos = doc["paths"]["/webhooks/pos/{store_id}"]["post"]
+    assert {p["name"] for p in pos["parameters"]} >= {"X-StoreLoop-Timestamp", "X-StoreLoop-Signature"}
+    assert pos["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/PosSaleRequest"}
+    occurred = schemas["PosSaleRequest"]["properties"]["occurred_at"]
+    assert occurred["format"] == "date-time" and "2100" in occurred["pattern"]
+    pay = doc["paths"]["/webhooks/wechatpay"]["post"]
+    assert {p["name"] for p in pay["parameters"]} >= {"Wechatpay-Serial", "Wechatpay-Signature"}
+    assert pay["responses"]["401"]["content"]["application/json"]["schema"]["properties"]["code"]["enum"] == ["FAIL"]
+    assert "content" not in pay["responses"]["200"]
