@@ -5,7 +5,8 @@
   +08:00 whole seconds, so stored strings compare as times.
 - `BoundedDate`: YYYY-MM-DD in the same years (query parameters such as `from`/`to`).
 - `Latitude` / `Longitude`: degrees, rounded to 7 decimals (~1 cm): DynamoDB refuses numbers like 1e-200.
-- `Limit`, `Cursor`: the list parameters of every paginated route.
+
+The list parameters of a paginated route are `storeloop.api.pagination.LimitQuery` and `CursorQuery`.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from pydantic import AfterValidator, Field
 from storeloop.domain.clock import MAX_YEAR, MIN_YEAR, parse_date, parse_rfc3339, to_rfc3339
 
 MAX_FEN = 10_000_000_000  # 100 million yuan: far above any till
-MAX_LIMIT = 100
-MAX_CURSOR_CHARS = 2048
 
 # A year 2000..2100 in the pattern, so a generated client (or a fuzzer) knows the bound before it is refused.
 _YEARS = r"(20[0-9]{2}|2100)"

@@ -77,10 +77,12 @@ def record_sale(settings: Settings, store_id: str, headers: Mapping[str, str], r
     done = points_data.get_pos_sale(store_id, sale.sale_id)
     if done is not None and done.status == "done" and done.answer:
         return PosSaleOut(**json.loads(done.answer))  # a replay: the first answer, nothing changed
-    code = sale.member_code
-    # Member codes that do not verify are limited per store (429 RATE_LIMITED), as every guessable code is.
-    member_id = guesses.guarded("member_code", store_id, store_id,
-                                lambda: members.member_of_code(settings, code, TOLERANCE_SECONDS)) if code else None
+    member_id: str | None = None
+    if sale.member_code:
+        code = sale.member_code
+        # Member codes that do not verify are limited per store (429 RATE_LIMITED), as every guessable code is.
+        member_id = guesses.guarded("member_code", store_id, store_id,
+                                    lambda: members.member_of_code(settings, code, TOLERANCE_SECONDS))
 
     token = uuid.uuid4().hex
     try:
