@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import Mapping
+from functools import partial
 
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
@@ -102,7 +103,9 @@ def record_sale(settings: Settings, store_id: str, headers: Mapping[str, str], r
             points_data.note_redeemed(tx, store_id, sale.sale_id, code, token)
 
         try:
-            verification.redeem_coupon(code, store_id, sale.total_fen, None, "store", tx_extra=note)
+            # The till's wrong codes count against the store's coupon-code limits as a clerk's do.
+            guesses.guarded("coupon_code", f"pos-{store_id}", store_id, partial(
+                verification.redeem_coupon, code, store_id, sale.total_fen, None, "store", tx_extra=note))
         except (DomainError, ApiError) as exc:
             # The sale happened whatever we think of the coupon: record it, and tell the till which were refused.
             rejected.append({"code": code, "error": exc.code})
