@@ -34,7 +34,14 @@ class ApiServer:
             disable_nagle_algorithm = True  # else each loopback answer stalls ~40 ms on delayed ACKs
 
             def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
+                raw_length = str(self.headers.get("Content-Length") or "0").strip()
+                if not (raw_length.isascii() and raw_length.isdigit()) or self.headers.get("Transfer-Encoding"):
+                    error = {"code": "VALIDATION_FAILED", "message": "send a body with a valid Content-Length",
+                             "request_id": None}
+                    self.close_connection = True
+                    self._write(400, {"Content-Type": "application/json"}, json.dumps({"error": error}).encode())
+                    return
+                length = int(raw_length)
                 if length > MAX_BODY:
                     error = {"code": "PAYLOAD_TOO_LARGE", "message": "request body too large", "request_id": None}
                     self._write(413, {"Content-Type": "application/json"}, json.dumps({"error": error}).encode())
@@ -42,7 +49,9 @@ class ApiServer:
                 body = self.rfile.read(length) if length else b""
                 path = urlsplit(self.path).path
                 if self.command == "GET" and path == "/openapi.json":
-                    self._write(200, {"Content-Type": "application/json"}, json.dumps(server.openapi).encode())
+                    # `servers` names this stack as it runs (its port is often chosen at start), not a fixed one.
+                    doc = {**server.openapi, "servers": [{"url": server.base_url, "description": "this stack"}]}
+                    self._write(200, {"Content-Type": "application/json"}, json.dumps(doc).encode())
                     return
                 for key, fn in server.local_routes.items():
                     method, _, prefix = key.partition(" ")
@@ -69,6 +78,13 @@ class ApiServer:
                 self.wfile.write(body)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+            def __getattr__(self, name: str) -> Any:
+                # Any other method (TRACE, CONNECT, PROPFIND, ...) goes to the gateway too, which answers 405 with
+                # the envelope; http.server alone would answer 501 in HTML.
+                if name.startswith("do_") and name[3:].isalpha() and name[3:].isupper():
+                    return self._serve
+                raise AttributeError(name)
 
             def log_message(self, fmt: str, *args: Any) -> None:
                 pass  # the gateway logs one line per request

@@ -89,6 +89,14 @@ class PayFake:
         self._deliveries: list[dict[str, Any]] = []
         self._pending: list[threading.Thread] = []
 
+    def rotate_platform_key(self, private_key_pem: str, serial: str) -> tuple[str, str]:
+        """Sign from now on with another platform key, as WeChat Pay does when it rotates its key (or a merchant
+        moves from platform certificates to a public key); the previous (PEM, serial), to rotate back."""
+        with self._lock:
+            previous = (self._platform_private_key_pem, self._platform_serial)
+            self._platform_private_key_pem, self._platform_serial = private_key_pem, serial
+        return previous
+
     def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Response | None:
         """Answer one request; `path` is the request target as received (path and query). None: not a Pay path."""
         route = urlsplit(path).path

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
+
+_SERIAL = re.compile(r"PUB_KEY_ID_[0-9A-Za-z_]{1,64}|[0-9A-Fa-f]{8,64}")
 
 
 class SettingsError(RuntimeError):
@@ -62,6 +65,9 @@ class Settings(BaseModel):
     pay_merchant_private_key: str = ""
     pay_platform_serial: str = ""
     pay_platform_public_key: str = ""
+    # More trusted platform keys (API.md v2, key rotation): a JSON object {"<serial>": "<PEM public key>"}, serials
+    # PUB_KEY_ID_... or platform certificate serials (hex). A notification signed by any of them is accepted.
+    pay_platform_keys: dict[str, str] = {}
     pay_apiv3_key: str = ""
 
     @field_validator("admin_openids", mode="before")
@@ -70,6 +76,17 @@ class Settings(BaseModel):
         if isinstance(v, str):
             return frozenset(x.strip() for x in v.split(",") if x.strip())
         return v
+
+    @field_validator("pay_platform_keys", mode="before")
+    @classmethod
+    def _platform_keys(cls, v: object) -> object:
+        value = json.loads(v) if isinstance(v, str) else v
+        if not isinstance(value, dict):
+            raise ValueError('a JSON object {"<serial>": "<PEM public key>"}')
+        for serial, pem in value.items():
+            if not _SERIAL.fullmatch(str(serial)) or "BEGIN PUBLIC KEY" not in str(pem):
+                raise ValueError(f"platform key {serial!r}: a serial (PUB_KEY_ID_... or hex) and a PEM public key")
+        return value
 
     @field_validator("tier_thresholds", mode="before")
     @classmethod
@@ -86,6 +103,7 @@ _SECRET_FIELDS = (
     "pay_apiv3_key",
     "pay_merchant_serial_no",
     "pay_platform_serial",
+    "pay_platform_keys",
 )
 
 

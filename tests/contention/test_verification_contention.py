@@ -44,8 +44,8 @@ def test_50_tills_verify_one_code_at_once(client, actors, cloud):
     shopper, coupon = claimed_coupon(client, actors)
     qr = client.get(f"/me/coupons/{coupon['coupon_id']}/qr", token=shopper["token"]).json()["qr"]
     codes = [coupon["code"] if i % 2 else qr for i in range(50)]  # the typed code and the scanned QR, mixed
-    results = all_at_once(50, lambda i: client.post("/verifications", {"code": codes[i], "store_id": "s1"},
-                                                    token=clerk))
+    results = all_at_once(50, lambda i: client.post("/verifications", {"code": codes[i], "store_id": "s1",
+                                                                       "spend_fen": 5000}, token=clerk))
     counts = Counter(outcome(r) for r in results)
     assert counts == {201: 1, "COUPON_ALREADY_REDEEMED": 49}, counts
     mine = client.get("/me/coupons", token=shopper["token"]).json()["items"]
@@ -57,8 +57,8 @@ def test_10_managers_reverse_one_verification_at_once(client, actors, cloud):
     actors.store("s1")
     manager = actors.staff("manager", "manager", ["s1"])["token"]
     shopper, coupon = claimed_coupon(client, actors)
-    vid = client.post("/verifications", {"code": coupon["code"], "store_id": "s1"}, token=manager).json()[
-        "verification_id"]
+    vid = client.post("/verifications", {"code": coupon["code"], "store_id": "s1", "spend_fen": 5000},
+                      token=manager).json()["verification_id"]
     results = all_at_once(10, lambda _: client.post(f"/verifications/{vid}/reversal", token=manager))
     counts = Counter(outcome(r) for r in results)
     assert counts == {200: 1, "ALREADY_REVERSED": 9}, counts

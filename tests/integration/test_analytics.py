@@ -155,7 +155,8 @@ def play(client, actors, wechat) -> tuple[Expected, dict[str, Any]]:
 
     # At the till: amy's coupon at s1; ben's too, then reversed by the manager (his membership stays).
     for coupon in (a1, b1):
-        v = ok(client.post("/verifications", {"code": coupon["code"], "store_id": "s1"}, token=clerk), 201)
+        v = ok(client.post("/verifications", {"code": coupon["code"], "store_id": "s1", "spend_fen": 5000},
+                           token=clerk), 201)
         e.redeem(spring[0], "s1", v["verified_at"])
     ok(client.post(f"/verifications/{v['verification_id']}/reversal", token=manager))
     e.redeem(spring[0], "s1", v["verified_at"], sign=-1)

@@ -129,7 +129,8 @@ def test_a_campaign_runs_from_scheduled_to_ended_with_its_report(client, actors,
     kept = claim(client, fan["token"], cid, big)
     used = claim(client, user["token"], cid, small)
     assert kept.status == 201 and used.status == 201, (kept.body, used.body)
-    resp = client.post("/verifications", {"code": used.json()["coupon"]["code"], "store_id": "s1"},
+    resp = client.post("/verifications", {"code": used.json()["coupon"]["code"], "store_id": "s1",
+                                          "spend_fen": 5000},
                        token=clerk["token"])
     assert resp.status == 201, resp.body
     assert wait_until(lambda: sent_to(cloud, wechat, "flow-user"), 5, "launch message")[0]["data"]["thing1"] == {

@@ -78,7 +78,8 @@ def test_coupon_expiry_reminders_go_to_holders_of_active_coupons_expiring_in_24_
         claims[who["member_id"], tmpl] = ok(client.post(f"/campaigns/{campaign}/claims", {"template_id": tmpl},
                                                         token=who["token"]), 201)["coupon"]
     clerk = actors.staff("clerk", "clerk", ["s1"])["token"]
-    ok(client.post("/verifications", {"code": claims[used["member_id"], soon]["code"], "store_id": "s1"},
+    ok(client.post("/verifications", {"code": claims[used["member_id"], soon]["code"], "store_id": "s1",
+                                      "spend_fen": 5000},
                    token=clerk), 201)  # redeemed: nothing to remind
     cloud.drain_streams()  # the stream consumer indexes each coupon by its expiry day
 
@@ -141,7 +142,8 @@ def test_the_nightly_rollup_closes_yesterday_reconciles_it_and_reports_drift(clo
     for code in ("r1", "r2"):
         coupon = ok(client.post(f"/campaigns/{campaign}/claims", {"template_id": tmpl},
                                 token=actors.member(code)["token"]), 201)["coupon"]
-        ok(client.post("/verifications", {"code": coupon["code"], "store_id": "s1"}, token=clerk), 201)
+        ok(client.post("/verifications", {"code": coupon["code"], "store_id": "s1", "spend_fen": 5000}, token=clerk),
+           201)
     raw = json.dumps({"sale_id": "S-9", "total_fen": 4200, "items": [], "coupon_codes": [],
                       "occurred_at": to_rfc3339(now)}).encode()
     ts = str(int(time.time()))

@@ -23,8 +23,10 @@ def error(resp):
     return resp.json()["error"]["code"]
 
 
-def table_items(cloud):
-    return boto3.client("dynamodb", region_name=REGION).scan(TableName=cloud.ref("MainTable"))["Items"]
+def table_items(cloud, *, guesses=False):
+    """The table's items; failed-guess counters (GUESS#...) left out unless asked for."""
+    items = boto3.client("dynamodb", region_name=REGION).scan(TableName=cloud.ref("MainTable"))["Items"]
+    return [i for i in items if guesses or not i["PK"]["S"].startswith("GUESS#")]
 
 
 @pytest.fixture
@@ -67,8 +69,9 @@ class Shop:
         assert resp.status == 201, resp.body
         return resp.json()["coupon"]
 
-    def verify(self, code, store_id="s1", token=None, **extra):
-        return self.client.post("/verifications", {"code": code, "store_id": store_id, **extra},
+    def verify(self, code, store_id="s1", token=None, spend_fen=5000, **extra):
+        bill = {} if spend_fen is None else {"spend_fen": spend_fen}  # None: the body leaves spend_fen out
+        return self.client.post("/verifications", {"code": code, "store_id": store_id, **bill, **extra},
                                 token=token or self.clerk)
 
     def qr(self, coupon, member=None):
@@ -104,14 +107,13 @@ def test_verify_by_code_redeems_records_and_makes_a_member(shop, client, cloud):
 
 def test_verify_by_qr_token(shop):
     coupon = shop.coupon()
-    resp = shop.verify(shop.qr(coupon), store_id="s2", token=shop.clerk2)
+    resp = shop.verify(shop.qr(coupon), store_id="s2", token=shop.clerk2, spend_fen=5000)
     assert resp.status == 201 and resp.json()["coupon"]["coupon_id"] == coupon["coupon_id"]
-    assert resp.json()["discount_fen"] == 2000  # cash off, no bill given: the whole amount
+    assert resp.json()["discount_fen"] == 2000
 
 
 @pytest.mark.parametrize("terms, spend, discount", [
     ({"kind": "cash_off", "amount_off_fen": 2000}, 1500, 1500),  # capped at the spend
-    ({"kind": "cash_off", "amount_off_fen": 2000}, 0, 0),
     ({"kind": "percent_off", "amount_off_fen": None, "percent_off": 15}, 999, 149),  # floored: 149.85
     ({"kind": "percent_off", "amount_off_fen": None, "percent_off": 15, "max_off_fen": 100}, 999, 100),
     ({"kind": "gift", "amount_off_fen": None, "gift_sku": "SKU-COOKIE"}, 3000, 0),
@@ -124,9 +126,10 @@ def test_discount_in_integer_fen(shop, terms, spend, discount):
 
 
 def test_spend_is_required_for_percent_off_and_minimum_spend(shop):
-    for terms in ({"kind": "percent_off", "amount_off_fen": None, "percent_off": 10}, {"min_spend_fen": 5000}):
+    for terms in ({"kind": "percent_off", "amount_off_fen": None, "percent_off": 10}, {"min_spend_fen": 5000},
+                  {"kind": "cash_off", "amount_off_fen": 2000}):
         coupon = shop.coupon(**terms)
-        resp = shop.verify(coupon["code"])
+        resp = shop.verify(coupon["code"], spend_fen=None)
         assert resp.status == 400 and resp.json()["error"]["details"][0]["field"] == "spend_fen"
         assert shop.verify(coupon["code"], spend_fen=6000).status == 201
 
@@ -217,10 +220,10 @@ def test_bad_verification_bodies(shop, cloud, body, field):
 
 def test_verification_idempotency_key(shop):
     coupon = shop.coupon()
-    first = shop.client.post("/verifications", {"code": coupon["code"], "store_id": "s1"}, token=shop.clerk,
-                             headers={"Idempotency-Key": "till-7-0001"})
-    again = shop.client.post("/verifications", {"code": coupon["code"], "store_id": "s1"}, token=shop.clerk,
-                             headers={"Idempotency-Key": "till-7-0001"})
+    first = shop.client.post("/verifications", {"code": coupon["code"], "store_id": "s1", "spend_fen": 5000},
+                             token=shop.clerk, headers={"Idempotency-Key": "till-7-0001"})
+    again = shop.client.post("/verifications", {"code": coupon["code"], "store_id": "s1", "spend_fen": 5000},
+                             token=shop.clerk, headers={"Idempotency-Key": "till-7-0001"})
     assert first.status == again.status == 201 and first.json() == again.json()
 
 

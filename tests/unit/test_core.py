@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from local.apigw import _policy_allows
@@ -84,3 +86,13 @@ def test_authorizer_policies_match_like_api_gateway():
     deny = {"Statement": allow_all["Statement"] + [{"Effect": "Deny", "Resource": arn}]}
     assert not _policy_allows(deny, arn)
     assert not _policy_allows({"Statement": [{"Effect": "Allow", "Resource": "arn:other"}]}, arn)
+
+
+def test_trusted_pay_platform_keys_are_a_json_object_of_serial_to_pem():
+    pem = "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n"
+    keys = {"PUB_KEY_ID_0114232134912410000000000000000002": pem, "5157F09EFDC096DE15EBE81A47057A7232F1B8E1": pem}
+    assert load_settings(ENV | {"PAY_PLATFORM_KEYS": json.dumps(keys)}).pay_platform_keys == keys
+    assert load_settings(ENV).pay_platform_keys == {}
+    for bad in ("[1, 2]", "not json", json.dumps({"../etc": pem}), json.dumps({"PUB_KEY_ID_1": "not a key"})):
+        with pytest.raises((SettingsError, ValueError)):
+            load_settings(ENV | {"PAY_PLATFORM_KEYS": bad})

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storeloop.domain.clock import CN_TZ, now, parse_rfc3339, require_aware, to_rfc3339
+from storeloop.domain.clock import CN_TZ, now, parse_date, parse_rfc3339, require_aware, to_rfc3339
 
 
 def test_cn_tz_is_a_fixed_plus_eight_offset() -> None:
@@ -120,8 +120,8 @@ class TestParseRfc3339:
 
     @given(
         st.datetimes(
-            min_value=datetime(1970, 1, 1),
-            max_value=datetime(2200, 1, 1),
+            min_value=datetime(2000, 1, 1),
+            max_value=datetime(2100, 12, 31, 15, 0),  # +08:00 keeps it in 2100
             timezones=st.just(UTC),
         )
     )
@@ -130,6 +130,29 @@ class TestParseRfc3339:
         assert text.endswith("+08:00")
         assert len(text) == len("2026-11-26T14:00:00+08:00")
         assert parse_rfc3339(text) == dt.replace(microsecond=0)
+
+
+    @pytest.mark.parametrize("value", ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00+08:00", "1000-06-01T12:00:00Z",
+                                       "1999-12-31T23:59:59+08:00", "2101-01-01T00:00:00+08:00",
+                                       "9999-12-31T23:59:59-12:00"])
+    def test_refuses_years_outside_2000_to_2100(self, value: str) -> None:
+        with pytest.raises(ValueError, match="out of range"):
+            parse_rfc3339(value)
+
+    @pytest.mark.parametrize("value", ["2000-01-01T00:00:00Z", "2100-12-31T23:59:59+08:00"])
+    def test_takes_the_bounds_themselves(self, value: str) -> None:
+        assert to_rfc3339(parse_rfc3339(value))
+
+
+class TestParseDate:
+    @pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31", "1999-12-31", "2101-01-01", "2026-13-01",
+                                       "20261126", "2026-11-26T00:00:00Z", ""])
+    def test_refuses(self, value: str) -> None:
+        with pytest.raises(ValueError):
+            parse_date(value)
+
+    def test_takes_a_date_in_range(self) -> None:
+        assert parse_date("2100-12-31").year == 2100
 
 
 class TestRequireAware:

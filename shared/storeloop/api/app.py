@@ -9,25 +9,21 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ResponseValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+    ResponseValidationError,
+)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.json_encoder import Encoder
 
+from storeloop.api.body import prepare_body
 from storeloop.caller import Caller
 from storeloop.domain.errors import DomainError
-from storeloop.errors import (
-    ApiError,
-    Forbidden,
-    PayloadTooLarge,
-    Unauthenticated,
-    UnsupportedMediaType,
-    ValidationFailed,
-)
+from storeloop.errors import ApiError, Forbidden, Unauthenticated
 
 logger = Logger(service="storeloop")
 metrics = Metrics(namespace="StoreLoop", service="storeloop")
-
-MAX_BODY_BYTES = 64 * 1024
 
 # Most requests publish no business metric; that is expected, not worth a warning per request.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -98,6 +94,10 @@ def make_app() -> APIGatewayRestResolver:
         logger.error("response failed its model", extra={"errors": str(exc.errors())[:2000]})
         return error_response(500, "INTERNAL", "internal error", request_id())
 
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _media_type(exc: RequestUnsupportedContentType) -> Response:
+        return error_response(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json", request_id())
+
     @app.exception_handler(RequestValidationError)
     def _validation(exc: RequestValidationError) -> Response:
         return error_response(400, "VALIDATION_FAILED", "request is not valid", request_id(),
@@ -136,36 +136,19 @@ def current_caller(app: APIGatewayRestResolver) -> Caller:
                   store_ids=split(raw.get("store_ids")), staff_role=raw.get("staff_role") or None)
 
 
-def _is_json(event: dict) -> bool:
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    content_type = str(headers.get("content-type") or "application/json").split(";")[0].strip().lower()
-    return content_type == "application/json" or content_type.endswith("+json")
-
-
 def _reject_early(event: dict) -> dict | None:
-    """Answer before validation what needs no parsing: oversized or non-JSON bodies, /admin/* for non-admins."""
+    """Answer before validation what needs no route: a body that is too large, not UTF-8, not JSON or not an
+    object (`storeloop.api.body`), and /admin/* for non-admins."""
     ctx = event.get("requestContext") or {}
-    err: ApiError | None = None
-    body = event.get("body") or ""
-    webhook = str(event.get("resource", "")).startswith("/webhooks/")
-    if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
-        err = PayloadTooLarge(f"body larger than {MAX_BODY_BYTES} bytes")
-    elif body and not webhook and not _is_json(event):
-        err = UnsupportedMediaType("send the body as application/json")
-    elif isinstance(body, str) and body.strip() and not body.lstrip().startswith("{") \
-            and not event.get("isBase64Encoded") and not webhook:
-        # Every body in the contract is a JSON object; Powertools would quietly unwrap `[{...}]` to `{...}`.
-        # Webhooks answer in their provider's format and check their raw bodies themselves.
-        err = ValidationFailed("the body must be a JSON object",
-                               details=[{"field": "body", "issue": "object_type", "message": "expected a JSON object"}])
-    elif str(event.get("resource", "")).startswith("/admin/"):
+    err: ApiError | None = prepare_body(event)
+    if err is None and str(event.get("resource", "")).startswith("/admin/"):
         roles = str((ctx.get("authorizer") or {}).get("roles") or "").split(",")
         if "admin" not in roles:
             err = Forbidden("admin role required")
     if err is None:
         return None
-    resp = error_response(err.status, err.code, err.message, ctx.get("requestId"), err.details)
-    return {"statusCode": resp.status_code, "headers": {"Content-Type": "application/json"},
+    resp = error_response(err.status, err.code, err.message, ctx.get("requestId"), err.details, err.headers)
+    return {"statusCode": resp.status_code, "headers": {"Content-Type": "application/json", **err.headers},
             "body": resp.body, "isBase64Encoded": False}
 
 

@@ -45,9 +45,9 @@ def idempotent_request(operation: str, caller: str, key: str | None, body: Any,
     """
     if not key:
         return run()
-    if len(key) > 128 or not key.isprintable():
+    if len(key) > 128 or not (key.isascii() and key.isprintable()):
         raise ValidationFailed("Idempotency-Key is not valid",
-                               details=[{"field": "Idempotency-Key", "issue": "max 128 printable characters"}])
+                               details=[{"field": "Idempotency-Key", "issue": "max 128 printable ASCII characters"}])
 
     from aws_lambda_powertools.utilities.idempotency import idempotent_function
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
 from storeloop.errors import ValidationFailed
@@ -14,6 +15,12 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+MAX_CURSOR_CHARS = 2048
+
+# A list route's parameters: `limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None`.
+LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"items per page: 1-{MAX_LIMIT}")]
+CursorQuery = Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS,
+                                          description="the `next` of the previous page, as given (opaque)")]
 
 
 class Page(BaseModel, Generic[T]):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 # China has had no daylight saving since 1991, so a fixed offset is exact and needs no tz database
 # (the Lambda runtime and the test machines then agree without tzdata).
@@ -16,6 +16,18 @@ _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})",
     re.ASCII,
 )
+
+
+# Every date and time the API accepts lies in these years (inclusive): far from datetime's own limits (year 1 and
+# 9999, where adding an offset or a day overflows), and from dates no shop ever meant (a till clock at year 1000).
+MIN_YEAR = 2000
+MAX_YEAR = 2100
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def in_bounds(moment: datetime | date) -> bool:
+    """Whether a date or a date-time (its year as written) falls in MIN_YEAR..MAX_YEAR."""
+    return MIN_YEAR <= moment.year <= MAX_YEAR
 
 
 def now() -> datetime:
@@ -60,4 +72,17 @@ def parse_rfc3339(value: str) -> datetime:
     except ValueError as exc:
         # e.g. month 13, or second 60 (leap seconds are not representable).
         raise ValueError(f"invalid RFC 3339 date-time: {value!r}") from exc
-    return require_aware(parsed, "value")
+    require_aware(parsed, "value")
+    if not in_bounds(parsed):
+        raise ValueError(f"date-time out of range: years {MIN_YEAR}-{MAX_YEAR} only")
+    return parsed
+
+
+def parse_date(value: str) -> date:
+    """A calendar date, strictly YYYY-MM-DD, in MIN_YEAR..MAX_YEAR; ValueError otherwise."""
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise ValueError(f"not a YYYY-MM-DD date: {value!r}")
+    parsed = date.fromisoformat(value)
+    if not in_bounds(parsed):
+        raise ValueError(f"date out of range: years {MIN_YEAR}-{MAX_YEAR} only")
+    return parsed

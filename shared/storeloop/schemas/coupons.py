@@ -7,11 +7,11 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StrictInt, ValidationInfo, field_validator, model_serializer
 
-from storeloop.domain.clock import parse_rfc3339, to_rfc3339
+from storeloop.domain.clock import parse_rfc3339
 from storeloop.schemas import RequestModel
 from storeloop.schemas.stores import ID_PATTERN
+from storeloop.schemas.types import MAX_FEN, BoundedDatetime
 
-MAX_FEN = 10_000_000_000  # 100 million yuan: far above any till
 MAX_STOCK = 100_000_000
 SKU_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 
@@ -20,12 +20,8 @@ Channel = Literal["store", "online"]
 CouponStatus = Literal["active", "locked", "redeemed", "expired", "revoked"]
 
 
-def _rfc3339(value: str) -> str:
-    # Strict RFC 3339 with an offset in; stored and answered in +08:00, whole seconds, so strings compare as times.
-    return to_rfc3339(parse_rfc3339(value))
-
-
-Rfc3339 = Annotated[str, AfterValidator(_rfc3339), Field(json_schema_extra={"format": "date-time"})]
+# Strict RFC 3339 with an offset in, years 2000-2100; stored and answered in +08:00, whole seconds.
+Rfc3339 = BoundedDatetime
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
 _ID = re.compile(ID_PATTERN)
 

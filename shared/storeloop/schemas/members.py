@@ -8,6 +8,7 @@ from storeloop.domain.clock import parse_rfc3339
 from storeloop.schemas import RequestModel
 from storeloop.schemas.privacy import ConsentOut
 from storeloop.schemas.products import SKU_PATTERN
+from storeloop.schemas.types import DATETIME_PATTERN
 
 
 class MeOut(BaseModel):
@@ -54,7 +55,8 @@ class PosSaleRequest(RequestModel):
     total_fen: int = Field(strict=True, ge=0, le=1_000_000_000)
     items: list[PosItem] = Field(default_factory=list, max_length=200)
     coupon_codes: list[str] = Field(default_factory=list, max_length=10)
-    occurred_at: str
+    occurred_at: str = Field(max_length=40, pattern=DATETIME_PATTERN, json_schema_extra={"format": "date-time"},
+                             description="RFC 3339 with an offset, years 2000-2100, kept as sent")
 
     @field_validator("occurred_at")
     @classmethod

@@ -19,7 +19,8 @@ SubscriptionResult = Literal["accept", "reject", "ban", "filter"]
 
 class SubscribeRequest(RequestModel):
     results: dict[TemplateId, SubscriptionResult] = Field(
-        min_length=1, max_length=20, description="template id → what wx.requestSubscribeMessage returned for it")
+        min_length=1, max_length=20, description="template id → what wx.requestSubscribeMessage returned for it",
+        json_schema_extra={"additionalProperties": False})  # keys outside the pattern are refused, say so
 
 
 class GrantOut(BaseModel):

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from storeloop.schemas import RequestModel
+from storeloop.schemas.types import Latitude, Longitude
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -18,10 +19,10 @@ class CreateStoreRequest(RequestModel):
     name: str = Field(min_length=1, max_length=100)
     city: str = Field(min_length=1, max_length=50)
     address: str = Field(min_length=1, max_length=200)
-    lat: float = Field(ge=-90, le=90)
-    lng: float = Field(ge=-180, le=180)
-    open_time: str = "10:00"
-    close_time: str = "22:00"
+    lat: Latitude
+    lng: Longitude
+    open_time: str = Field(default="10:00", pattern=_HHMM.pattern, description="HH:MM, 24 h")
+    close_time: str = Field(default="22:00", pattern=_HHMM.pattern, description="HH:MM, 24 h, after open_time")
     slot_minutes: int = Field(default=30, ge=5, le=240)
     slot_capacity: int = Field(default=4, ge=1, le=1000)
 

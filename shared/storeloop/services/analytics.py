@@ -474,12 +474,10 @@ def _date(value: str | None, name: str) -> date | None:
     if value is None or value == "":
         return None
     try:
-        if len(value) != 10:
-            raise ValueError(value)
-        return date.fromisoformat(value)
+        return clock.parse_date(value)  # years 2000-2100: a range near year 1 or 9999 overflows date arithmetic
     except ValueError:
-        raise ValidationFailed("dates are YYYY-MM-DD", details=[
-            {"field": name, "issue": "invalid_date", "message": "expected YYYY-MM-DD"}]) from None
+        raise ValidationFailed("dates are YYYY-MM-DD, years 2000-2100", details=[
+            {"field": name, "issue": "invalid_date", "message": "expected YYYY-MM-DD, years 2000-2100"}]) from None
 
 
 def date_range(first: str | None, last: str | None, today: date | None = None) -> tuple[date, date]:

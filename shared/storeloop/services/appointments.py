@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from storeloop.api.pagination import decode_cursor, encode_cursor
 from storeloop.caller import Caller
 from storeloop.data import appointments, coupons, stores
-from storeloop.domain.clock import CN_TZ, now, to_rfc3339
+from storeloop.domain.clock import CN_TZ, now, parse_date, to_rfc3339
 from storeloop.domain.slots import slot_end, slots_for_store
 from storeloop.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from storeloop.schemas.appointments import AppointmentList, AppointmentOut, BookAppointmentRequest, SlotList, SlotOut
@@ -46,7 +46,7 @@ def _not_active(status: str) -> Conflict:
 def list_slots(store_id: str, day_text: str) -> SlotList:
     """Every slot of the store's day with the places left: the store's hours plus one Query for the counters."""
     try:
-        day = date.fromisoformat(day_text) if _DATE.match(day_text) else None
+        day = parse_date(day_text) if _DATE.match(day_text) else None  # years 2000-2100
     except ValueError:
         day = None
     if day is None:

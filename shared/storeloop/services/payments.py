@@ -47,6 +47,7 @@ def client(settings: Settings) -> WeChatPayClient:
             merchant_private_key_pem=settings.pay_merchant_private_key, apiv3_key=settings.pay_apiv3_key,
             platform_public_key_pem=settings.pay_platform_public_key, platform_serial=settings.pay_platform_serial,
             base_url=settings.pay_base_url, notify_url=settings.pay_notify_url,
+            trusted_platform_keys=settings.pay_platform_keys,
         )
         made = WeChatPayClient(config, timeout=5.0)
         _clients.clear()  # settings change only when the local cloud starts a new stack

@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import Mapping
+from functools import partial
 
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
@@ -25,7 +26,7 @@ from storeloop.domain.errors import DomainError
 from storeloop.domain.points import points_earned
 from storeloop.errors import ApiError, Conflict, NotFound, Unauthenticated, ValidationFailed
 from storeloop.schemas.members import PosSaleOut, PosSaleRequest
-from storeloop.services import members, stores, verification
+from storeloop.services import guesses, members, stores, verification
 from storeloop.settings import Settings
 
 logger = Logger(service="storeloop", child=True)
@@ -50,7 +51,7 @@ def verify(settings: Settings, store_id: str, headers: Mapping[str, str], raw_bo
         raise Unauthenticated("this store has no POS secret yet")
     lowered = {str(k).lower(): str(v) for k, v in headers.items()}
     timestamp, given = lowered.get(TIMESTAMP_HEADER, ""), lowered.get(SIGNATURE_HEADER, "")
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:  # "²".isdigit() is True
         raise Unauthenticated("X-StoreLoop-Timestamp must be unix seconds")
     if abs((time.time() if now is None else now) - int(timestamp)) > TOLERANCE_SECONDS:
         raise Unauthenticated("X-StoreLoop-Timestamp is more than 300 s off")
@@ -77,7 +78,12 @@ def record_sale(settings: Settings, store_id: str, headers: Mapping[str, str], r
     done = points_data.get_pos_sale(store_id, sale.sale_id)
     if done is not None and done.status == "done" and done.answer:
         return PosSaleOut(**json.loads(done.answer))  # a replay: the first answer, nothing changed
-    member_id = members.member_of_code(settings, sale.member_code, TOLERANCE_SECONDS) if sale.member_code else None
+    member_id: str | None = None
+    if sale.member_code:
+        code = sale.member_code
+        # Member codes that do not verify are limited per store (429 RATE_LIMITED), as every guessable code is.
+        member_id = guesses.guarded("member_code", store_id, store_id,
+                                    lambda: members.member_of_code(settings, code, TOLERANCE_SECONDS))
 
     token = uuid.uuid4().hex
     try:
@@ -97,7 +103,9 @@ def record_sale(settings: Settings, store_id: str, headers: Mapping[str, str], r
             points_data.note_redeemed(tx, store_id, sale.sale_id, code, token)
 
         try:
-            verification.redeem_coupon(code, store_id, sale.total_fen, None, "store", tx_extra=note)
+            # The till's wrong codes count against the store's coupon-code limits as a clerk's do.
+            guesses.guarded("coupon_code", f"pos-{store_id}", store_id, partial(
+                verification.redeem_coupon, code, store_id, sale.total_fen, None, "store", tx_extra=note))
         except (DomainError, ApiError) as exc:
             # The sale happened whatever we think of the coupon: record it, and tell the till which were refused.
             rejected.append({"code": code, "error": exc.code})

@@ -18,6 +18,7 @@ from storeloop.domain.coupons import check_redeemable, discount_fen, looks_like_
 from storeloop.domain.errors import AlreadyReversed, QrExpired
 from storeloop.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
 from storeloop.schemas.coupons import CouponOut, ReversalOut, VerificationOut, VerifyRequest, is_id
+from storeloop.services import guesses
 from storeloop.services.coupons import QR_TOKEN_TYPE
 from storeloop.settings import get_settings
 
@@ -55,14 +56,17 @@ def redeem_coupon(code_or_qr: str, store_id: str, spend_fen: int | None, staff_m
         rule = coupons.coupon_rule(coupon)
         valid_from, valid_until = coupons.coupon_window(coupon)
         check_redeemable(rule, coupon.status, valid_from, valid_until, store_id, channel, spend_fen, now)
-        if spend_fen is None and (rule.kind == "percent_off" or rule.min_spend_fen > 0):
+        money_off = rule.kind in ("cash_off", "percent_off")
+        if spend_fen is None and (money_off or rule.min_spend_fen > 0):
+            # Without the bill a cash_off coupon would record its whole face value as the discount.
             raise ValidationFailed("spend_fen is required for this coupon", details=[
                 {"field": "spend_fen", "issue": "required",
-                 "message": "required for a percent_off coupon or one with a minimum spend"}])
-        if spend_fen is not None:
-            discount = discount_fen(rule, spend_fen)
-        else:  # cash_off without a known bill takes its amount; a gift is an item, not money off
-            discount = int(rule.amount_off_fen or 0) if rule.kind == "cash_off" else 0
+                 "message": "required for a cash_off or percent_off coupon, or one with a minimum spend"}])
+        if spend_fen == 0 and money_off:
+            # Nothing to take money off: a 99 % coupon "redeemed" on an empty bill is a coupon burnt for nothing.
+            raise ValidationFailed("spend_fen must be at least 1 for a money-off coupon", details=[
+                {"field": "spend_fen", "issue": "greater_than_equal", "message": "at least 1 fen"}])
+        discount = discount_fen(rule, spend_fen) if spend_fen is not None else 0  # a gift is an item, not money
         try:
             verification = coupons.redeem(coupon, store_id, staff_member_id, channel, spend_fen, discount, now,
                                           tx_extra=tx_extra, start_membership=start_membership)
@@ -104,7 +108,9 @@ def verify_coupon(caller: Caller, body: VerifyRequest) -> VerificationOut:
     """POST /verifications, for staff of `body.store_id` (checked by the handler) and admins."""
     if not caller.is_staff_of(body.store_id) and stores.get_store(body.store_id) is None:
         raise NotFound(f"store {body.store_id} not found")  # an admin naming a store that does not exist
-    result = redeem_coupon(body.code, body.store_id, body.spend_fen, caller.member_id, "store")
+    # Codes that name no coupon are limited per staff member and per store (429 RATE_LIMITED).
+    result = guesses.guarded("coupon_code", caller.member_id, body.store_id,
+                             lambda: redeem_coupon(body.code, body.store_id, body.spend_fen, caller.member_id, "store"))
     return VerificationOut(verification_id=result["verification_id"], coupon=CouponOut(**result["coupon"]),
                            discount_fen=result["discount_fen"], store_id=body.store_id, spend_fen=body.spend_fen,
                            verified_at=result["verified_at"])

@@ -67,6 +67,10 @@ class PayConfig:
     platform_serial: str  # the platform public key id (PUB_KEY_ID_...), sent back as Wechatpay-Serial
     base_url: str  # "https://api.mch.weixin.qq.com", or the local fake
     notify_url: str
+    # More platform keys to trust, serial (PUB_KEY_ID_... or a platform certificate's serial) -> PEM public key:
+    # while WeChat rotates its key (or a merchant moves from certificates to public-key mode) notifications and
+    # answers come signed by either, so both are trusted until the old one is retired.
+    trusted_platform_keys: Mapping[str, str] = field(default_factory=dict)
 
 
 class WeChatPayClient:
@@ -81,7 +85,7 @@ class WeChatPayClient:
         # A session keeps the TLS connection to WeChat alive across invocations of a warm Lambda.
         self._http = session or requests.Session()
         self._merchant_key = _load_private_key(config.merchant_private_key_pem)
-        self._platform_key = _load_public_key(config.platform_public_key_pem)
+        self._platform_keys = trusted_keys(config)
         # Public-key mode (public_key + public_key_id) makes the SDK load the keys and stop there; without them
         # its constructor downloads platform certificates from /v3/certificates (a network call per cold start).
         self._sdk = WeChatPay(
@@ -180,7 +184,7 @@ class WeChatPayClient:
         non-hex serial), and reports every failure as None or a bare Exception.
         """
         text = _body_text(body)
-        _check_platform_signature(_lower_keys(headers), text, self._platform_key, self._config.platform_serial, now)
+        _check_platform_signature(_lower_keys(headers), text, self._platform_keys, now)
         try:
             envelope = json.loads(text)
         except ValueError as exc:
@@ -230,9 +234,7 @@ class WeChatPayClient:
             raise WeChatPayError(message, status=response.status_code, code=code)
         # Answers are signed like notifications; an unsigned 200 could come from anything between us and WeChat.
         try:
-            _check_platform_signature(
-                _lower_keys(response.headers), text, self._platform_key, self._config.platform_serial, None
-            )
+            _check_platform_signature(_lower_keys(response.headers), text, self._platform_keys, None)
         except NotificationRejected as exc:
             raise WeChatPayError(
                 f"answer signature invalid: {exc.reason}",
@@ -341,8 +343,16 @@ def verify_merchant_request(
     return _rsa_verifies(_load_public_key(merchant_public_key_pem), params["signature"], message)
 
 
+def trusted_keys(config: PayConfig) -> dict[str, rsa.RSAPublicKey]:
+    """Every platform key the merchant trusts, by serial: the primary one and `trusted_platform_keys`."""
+    keys = {config.platform_serial: _load_public_key(config.platform_public_key_pem)}
+    for serial, pem in config.trusted_platform_keys.items():
+        keys[str(serial)] = _load_public_key(pem)
+    return keys
+
+
 def _check_platform_signature(
-    headers: dict[str, str], body: str, public_key: rsa.RSAPublicKey, expected_serial: str, now: int | None
+    headers: dict[str, str], body: str, trusted: Mapping[str, rsa.RSAPublicKey], now: int | None
 ) -> None:
     """Raise NotificationRejected unless the platform key signed `body` recently; `headers` has lower-case keys."""
     names = ("wechatpay-timestamp", "wechatpay-nonce", "wechatpay-signature", "wechatpay-serial")
@@ -352,8 +362,9 @@ def _check_platform_signature(
     signature_type = headers.get("wechatpay-signature-type")
     if signature_type and signature_type != SIGNATURE_TYPE:
         raise NotificationRejected(f"unsupported signature type {signature_type}")
-    # Only the configured key is trusted; a serial we do not know is a rotation we have not deployed, or a forgery.
-    if headers["wechatpay-serial"] != expected_serial:
+    # Only the configured keys are trusted; a serial we do not know is a rotation we have not deployed, or a forgery.
+    public_key = trusted.get(headers["wechatpay-serial"])
+    if public_key is None:
         raise NotificationRejected("unknown Wechatpay-Serial")
     try:
         timestamp = int(headers["wechatpay-timestamp"])
