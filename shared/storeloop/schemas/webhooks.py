@@ -42,7 +42,8 @@ class WebhookEndpointOut(BaseModel):
 
 
 class WebhookEndpointCreatedOut(WebhookEndpointOut):
-    secret: str = Field(description="shown once: sign-checking key for X-StoreLoop-Signature")
+    secret: str | None = Field(default=None, description="shown once, in the 201; null when the same "
+                               "Idempotency-Key and body come again (200)")
 
 
 class WebhookSecretOut(BaseModel):
