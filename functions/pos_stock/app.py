@@ -1,4 +1,4 @@
-"""POST /webhooks/pos/{store_id}/stock: a till's absolute stock counts (HMAC-signed with the store's secret; no token)."""
+"""POST /webhooks/pos/{store_id}/stock: a till's absolute stock counts (HMAC-signed with the store's secret)."""
 
 from storeloop.api import lambda_handler_for, make_app
 from storeloop.schemas.webhooks import PosStockOut

@@ -56,7 +56,8 @@ def me(client, till):
 
 
 def ledger(client, till):
-    return [(e["reason"], e["delta"], e["shortfall"]) for e in client.get("/me/points", token=till["token"]).json()["items"]]
+    entries = client.get("/me/points", token=till["token"]).json()["items"]
+    return [(e["reason"], e["delta"], e["shortfall"]) for e in entries]
 
 
 def test_partial_returns_take_back_exactly_what_a_whole_return_would(client, till):

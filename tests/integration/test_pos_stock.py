@@ -90,7 +90,8 @@ def test_an_older_update_never_overwrites_a_newer_one(client, actors, shop):
 
 def test_the_same_update_again_answers_the_same_and_changes_nothing(client, actors, shop):
     token = actors.member()["token"]
-    body = {"update_id": "U-1", "sequence": 1, "counts": {"latte": 8, "nope": 1}, "occurred_at": to_rfc3339(clock.now())}
+    body = {"update_id": "U-1", "sequence": 1, "counts": {"latte": 8, "nope": 1},
+            "occurred_at": to_rfc3339(clock.now())}
     first = pos_post(client, "/webhooks/pos/s1/stock", body, shop)
     assert first.status == 200 and first.json() == {"applied": ["latte"], "stale": [], "unknown": ["nope"]}
     update(client, shop, 2, {"latte": 4})

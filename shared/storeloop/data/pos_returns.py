@@ -110,8 +110,10 @@ def write_return(w: ReturnWrite, at: datetime) -> None:
             if member_id and w.balance is not None:
                 ledger.set_balance(tx, member_id, w.balance, w.balance - w.taken, -w.total_fen)
                 if w.taken or w.shortfall:
-                    tx.save(ledger.ledger_entry(member_id, -w.taken, POS_RETURN_CLAWBACK, at + timedelta(microseconds=1),
-                                                sale_id=sale.sale_id, store_id=w.store_id, shortfall=w.shortfall),
+                    entry = ledger.ledger_entry(member_id, -w.taken, POS_RETURN_CLAWBACK,
+                                                at + timedelta(microseconds=1), sale_id=sale.sale_id,
+                                                store_id=w.store_id, shortfall=w.shortfall)
+                    tx.save(entry,
                             condition=ledger.PointsLedgerEntry.SK.does_not_exist())
             when = to_rfc3339(at)
             for back in w.coupons:

@@ -71,7 +71,7 @@ def check_url(url: str, *, local: bool, resolve: Resolver) -> str:
         except OSError:
             raise UrlRefused(f"the host {host} does not resolve") from None
         if not addresses:
-            raise UrlRefused(f"the host {host} does not resolve")
+            raise UrlRefused(f"the host {host} does not resolve") from None
     loopback_seen = False
     for raw in addresses:
         ip = ipaddress.ip_address(raw)

@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictInt, ValidationInfo, field_validator, model_serializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+)
 
 from storeloop.domain.clock import parse_rfc3339, to_rfc3339
 from storeloop.schemas import RequestModel

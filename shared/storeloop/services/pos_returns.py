@@ -89,7 +89,7 @@ def record_return(settings: Settings, store_id: str, headers: Mapping[str, str],
         if sale.status != "done":
             raise Conflict("the sale is still being recorded; retry", code="IDEMPOTENCY_IN_PROGRESS",
                            headers={"Retry-After": "1"})
-        sold = None
+        sold: dict[str, int] | None = None
         if sale.items_json:
             sold = {}
             for line in json.loads(sale.items_json):

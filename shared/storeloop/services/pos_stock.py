@@ -53,7 +53,9 @@ def sync_stock(settings: Settings, store_id: str, headers: Mapping[str, str], ra
     if record.answer:
         return PosStockOut(**json.loads(record.answer))  # a replay: the first answer, nothing changed
     # A first delivery, or a replay of one that stopped half-way: applying the same update again is idempotent.
-    applied, stale, unknown = [], [], []
+    applied: list[str] = []
+    stale: list[str] = []
+    unknown: list[str] = []
     try:
         for sku in sorted(update.counts):
             result = data.apply_count(store_id, sku, update.counts[sku], update.sequence, update.update_id, at)

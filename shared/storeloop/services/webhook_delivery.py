@@ -129,7 +129,8 @@ class Deliverer:
                                                                  timestamp, body)}
             outcome = self.poster(endpoint.url, body, headers)
         except (UrlRefused, ValidationFailed) as exc:
-            detail = exc.details[0]["message"] if getattr(exc, "details", None) else str(exc)
+            details = getattr(exc, "details", None)
+            detail = details[0]["message"] if details else str(exc)
             outcome = Outcome(False, None, f"URL refused: {detail}", 0)
         last = attempt >= self.settings.webhook_max_attempts
         if outcome.ok:
