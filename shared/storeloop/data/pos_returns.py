@@ -113,8 +113,7 @@ def write_return(w: ReturnWrite, at: datetime) -> None:
                     entry = ledger.ledger_entry(member_id, -w.taken, POS_RETURN_CLAWBACK,
                                                 at + timedelta(microseconds=1), sale_id=sale.sale_id,
                                                 store_id=w.store_id, shortfall=w.shortfall)
-                    tx.save(entry,
-                            condition=ledger.PointsLedgerEntry.SK.does_not_exist())
+                    tx.save(entry, condition=ledger.PointsLedgerEntry.SK.does_not_exist())
             when = to_rfc3339(at)
             for back in w.coupons:
                 tx.update(Coupon(coupon_pk(back.coupon_id), "COUPON"),
