@@ -102,3 +102,26 @@ def test_stock_updates_racing_in_any_order_end_at_the_newest(client, actors, til
     assert max(sequences) in applied or any(r.status == 409 for r in results)
     items = client.get("/stores/s1/products", token=till["token"]).json()["items"]
     assert {p["sku"]: p["stock"] for p in items} == {"cookie": 100 + 12}
+
+
+def test_a_till_return_racing_an_online_refund_for_the_same_points(client, actors, till, wechat):
+    import requests
+
+    token = till["token"]
+    placed = client.post("/orders", {"store_id": "s1", "items": [{"sku": "cookie", "qty": 8}]}, token=token)
+    oid = placed.json()["order"]["order_id"]  # ¥64: 64 points when paid
+    assert requests.post(wechat.base_url + "/_sim/pay", json={"order_id": oid}, timeout=10).status_code == 200
+    assert client.get("/me", token=token).json()["points"] == 164
+
+    def act(i):
+        if i == 0:
+            return pos_post(client, "/webhooks/pos/s1/returns", a_return("R-1", 4), till["secret"])
+        return client.post(f"/orders/{oid}/refund", {"reason": "x"}, token=actors.admin["token"])
+
+    returned, refund = all_at_once(2, act)
+    assert returned.status == 200 and refund.status == 200, (returned.body, refund.body)
+    assert wechat.pay.wait_for_deliveries()  # the refund notification, racing what is left of the return
+    assert client.get(f"/orders/{oid}", token=token).json()["status"] == "refunded"
+    points, entries = balance_and_ledger(client, token)
+    assert points == 0 and sum(e["delta"] for e in entries) == 0
+    assert returned.json()["points_clawed_back"] == 100
