@@ -110,8 +110,9 @@ class Deliverer:
         endpoint = self.endpoint(endpoint_id)
         if endpoint is None or delivery is None:
             return True  # the endpoint was removed: nothing to deliver to
-        if delivery.status in (data.DELIVERED, data.DEAD_LETTERED):
-            return True  # a second copy of the message (at least once), or already given up
+        if delivery.status == data.DELIVERED:
+            return True  # a second copy of the message (SQS is at least once): sent already
+        # (dead_lettered or paused ones come back only when ops redrive the DLQ: they are attempted again)
         if endpoint.status == data.PAUSED:
             data.set_delivery_status(delivery, data.SKIPPED_PAUSED)
             self._to_dlq(record)  # kept for a redrive once HQ resumes the endpoint
