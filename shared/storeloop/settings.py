@@ -56,6 +56,11 @@ class Settings(BaseModel):
     order_state_machine_arn: str = ""
     campaign_state_machine_arn: str = ""
     message_queue_url: str = ""
+    # outbound webhooks (issue 15): the FIFO delivery queue, its DLQ, and the retry schedule
+    webhook_queue_url: str = ""
+    webhook_dlq_url: str = ""
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)  # = the queue's maxReceiveCount
+    webhook_retry_base_seconds: int = Field(default=30, ge=0, le=900)
 
     # WeChat Pay
     pay_mchid: str = ""

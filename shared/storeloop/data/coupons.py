@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -101,6 +101,7 @@ class CouponTemplate(Entity):
     shards = NumberAttribute()
     created_at = UnicodeAttribute()
     created_by = UnicodeAttribute(null=True)
+    return_on_refund = BooleanAttribute(default=False)  # a refund or a till return gives the coupon back (v2)
 
     def validity(self) -> dict[str, Any]:
         if self.validity_type == "fixed":
@@ -115,7 +116,7 @@ class CouponTemplate(Entity):
             "min_spend_fen": int(self.min_spend_fen or 0), "total_stock": int(self.total_stock),
             "per_member_limit": int(self.per_member_limit), "validity": self.validity(),
             "channels": list(self.channels or ()), "store_ids": list(self.store_ids or ()),
-            "created_at": self.created_at,
+            "created_at": self.created_at, "return_on_refund": bool(self.return_on_refund),
         }
 
 
@@ -228,7 +229,8 @@ def create_template(template_id: str, fields: dict[str, Any], created_at: str, c
         per_member_limit=fields.get("per_member_limit", 1), validity_type=validity["type"],
         validity_starts_at=validity.get("starts_at"), validity_ends_at=validity.get("ends_at"),
         validity_days=validity.get("days"), channels=list(fields["channels"]), store_ids=list(fields["store_ids"]),
-        shards=n, created_at=created_at, created_by=created_by)
+        shards=n, created_at=created_at, created_by=created_by,
+        return_on_refund=bool(fields.get("return_on_refund", False)))
     with TransactWrite(connection=connection()) as tx:
         tx.save(template, condition=CouponTemplate.PK.does_not_exist())
         for i, units in enumerate(split_stock(total, n)):

@@ -247,7 +247,9 @@ def place_order(order: Order, at: datetime, coupon_step: CouponStep | None = Non
 
     def build(tx: _Tx) -> None:
         for sku, qty, _ in order.lines():
-            tx.update(StoreStock(*stock_key(order.store_id, sku)), [StoreStock.stock.add(-qty)],
+            # issue 15: `reserved` counts units held for unfinished orders (the till's stock sync subtracts them)
+            tx.update(StoreStock(*stock_key(order.store_id, sku)), [StoreStock.stock.add(-qty),
+                                                                    StoreStock.reserved.add(qty)],
                       StoreStock.stock >= qty, f"stock:{sku}")
         tx.save(order, Order.PK.does_not_exist(), "order")
         if order.points_used:
@@ -273,7 +275,8 @@ def place_order(order: Order, at: datetime, coupon_step: CouponStep | None = Non
 def _release(tx: _Tx, order: Order, at: datetime, reason: str) -> None:
     """Stock and points an order holds, given back (the coupon is the caller's `coupon_step`)."""
     for sku, qty, _ in order.lines():
-        tx.update(StoreStock(*stock_key(order.store_id, sku)), [StoreStock.stock.add(qty)], None, f"stock:{sku}")
+        tx.update(StoreStock(*stock_key(order.store_id, sku)), [StoreStock.stock.add(qty),
+                                                                StoreStock.reserved.add(-qty)], None, f"stock:{sku}")
     if order.points_used:
         if ledger.credit_profile(tx.tx, order.member_id, points=int(order.points_used)):
             tx.labels["update"].append("points")
@@ -338,6 +341,9 @@ def complete_pickup(order: Order, at: datetime, staff_member_id: str) -> None:
         tx.update(Order(order.PK, order.SK), [Order.status.set(COMPLETED), Order.completed_at.set(to_rfc3339(at)),
                                               Order.completed_by.set(staff_member_id)],
                   Order.status == PAID, "order")
+        for sku, qty, _ in order.lines():  # issue 15: handed over, no longer held (the till's count drops now)
+            tx.update(StoreStock(*stock_key(order.store_id, sku)), [StoreStock.reserved.add(-qty)], None,
+                      f"stock:{sku}")
 
     _run_transition(build)
 
@@ -354,7 +360,8 @@ def request_refund(order: Order, at: datetime, reason: str, by: str) -> None:
         ], Order.status == was, "order")
         if was == PAID:
             for sku, qty, _ in order.lines():
-                tx.update(StoreStock(*stock_key(order.store_id, sku)), [StoreStock.stock.add(qty)], None,
+                tx.update(StoreStock(*stock_key(order.store_id, sku)), [StoreStock.stock.add(qty),
+                                                                        StoreStock.reserved.add(-qty)], None,
                           f"stock:{sku}")
 
     _run_transition(build)

@@ -78,6 +78,11 @@ class PosSale(Entity):
     occurred_at = UnicodeAttribute()
     received_at = UnicodeAttribute()
     answer = UnicodeAttribute(null=True)  # the JSON answered the first time, answered again to a replay
+    # issue 15 (services/pos_returns.py): what was sold, and what the till's returns took back so far
+    items_json = UnicodeAttribute(null=True)  # [{"sku", "qty", "price_fen"}]
+    returned_fen = NumberAttribute(null=True)
+    returned_json = UnicodeAttribute(null=True)  # {"<sku>": qty returned}
+    points_due_back = NumberAttribute(null=True)  # points the returns took back, with what could not be (shortfall)
 
 
 # A claim outlives any Lambda run (the POS webhook times out after 10 s) by a wide margin before another delivery
@@ -181,7 +186,7 @@ def get_pos_sale(store_id: str, sale_id: str) -> PosSale | None:
 
 
 def claim_pos_sale(store_id: str, sale_id: str, member_id: str | None, total_fen: int, occurred_at: str,
-                   token: str) -> PosSale:
+                   token: str, items_json: str | None = None) -> PosSale:
     """Claim the sale for this delivery: a new sale, or one whose claim went stale (its run died). Returns the sale
     as claimed (with the coupons a dead run already redeemed); SaleBusy if another run holds it; the done sale as it
     is if it was finished (the caller answers its stored answer)."""
@@ -190,7 +195,7 @@ def claim_pos_sale(store_id: str, sale_id: str, member_id: str | None, total_fen
     fresh = PosSale(pk, sk, GSI2PK=f"STORE#{store_id}#SALES", GSI2SK=f"{occurred_at}#{sale_id}", store_id=store_id,
                     sale_id=sale_id, status="processing", claim_token=token, claimed_at=int(at.timestamp()),
                     member_id=member_id, total_fen=total_fen, coupons_redeemed=[], occurred_at=occurred_at,
-                    received_at=to_rfc3339(at))
+                    received_at=to_rfc3339(at), items_json=items_json)
     try:
         fresh.save(condition=PosSale.PK.does_not_exist())
         return fresh

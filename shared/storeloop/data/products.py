@@ -43,6 +43,12 @@ class StoreStock(Entity):
     name = UnicodeAttribute()
     price_fen = NumberAttribute()
     stock = NumberAttribute()
+    # issue 15 (services/pos_stock.py): units held by unfinished orders, and the last till update applied
+    reserved = NumberAttribute(null=True)
+    pos_sequence = NumberAttribute(null=True)
+    pos_update_id = UnicodeAttribute(null=True)
+    pos_count = NumberAttribute(null=True)
+    pos_synced_at = UnicodeAttribute(null=True)
 
     def public(self) -> dict:
         return {"sku": self.sku, "name": self.name, "price_fen": int(self.price_fen), "stock": int(self.stock)}

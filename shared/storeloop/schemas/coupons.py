@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StrictInt, ValidationInfo, field_validator, model_serializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+)
 
 from storeloop.domain.clock import parse_rfc3339
 from storeloop.schemas import RequestModel
@@ -82,6 +91,7 @@ class CreateCouponTemplateRequest(RequestModel):
                                                                        max_length=2)
     store_ids: Annotated[list[Id], AfterValidator(unique_values)] = Field(default_factory=list, max_length=500,
                                                                     description="empty: every store")
+    return_on_refund: StrictBool = Field(default=False, description="a refund or till return gives the coupon back")
 
     @field_validator("amount_off_fen", "percent_off", "max_off_fen", "gift_sku")
     @classmethod
@@ -128,6 +138,7 @@ class CouponTemplateOut(_DropNone):
     store_ids: list[str]
     remaining: int | None = None
     created_at: str
+    return_on_refund: bool = False
 
 
 class CouponOut(_DropNone):

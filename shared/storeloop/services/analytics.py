@@ -61,7 +61,7 @@ CAMPAIGN_STORE_FIELDS = ("redeemed", "new_members", "orders", "revenue_fen", "re
 # The items whose changes are business events; the template's FilterCriteria say the same, so in AWS the
 # consumer is not even invoked for the rest (including its own counters).
 RELEVANT = (("COUPON#", "COUPON"), ("ORDER#", "ORDER"), ("POSSALE#", "SALE"), ("APPT#", "APPT"),
-            ("MEMBER#", "PROFILE"))
+            ("MEMBER#", "PROFILE"), ("POSRETURN#", "RETURN"))  # POSRETURN: issue 15, till returns
 
 
 def local_day(value: str) -> str:
@@ -122,6 +122,8 @@ def recognise(record: dict[str, Any]) -> list[Change]:
             return _pos_sale(old, new)
         if pk.startswith("APPT#"):
             return _appointment(old, new)
+        if pk.startswith("POSRETURN#"):
+            return _pos_return(old, new)
         return _profile(old, new)
     except Exception as exc:  # noqa: BLE001 - pure reading of one record: nothing here is worth retrying
         set_aside(record, exc)
@@ -176,6 +178,14 @@ def _pos_sale(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
                        order_key=f"pos:{new['store_id']}:{new['sale_id']}", paid_at=new["occurred_at"],
                        codes=tuple(new.get("coupons_redeemed") or ()))]
     return []
+
+
+def _pos_return(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """issue 15: a till return (written once, whole) is a refund of its sale's share, on the day of the return."""
+    if old or not new:
+        return []
+    return [Change(REFUNDED, store_id=new["store_id"], day=local_day(new["occurred_at"]),
+                   amount_fen=int(new["total_fen"]), codes=tuple(new.get("coupon_codes") or ()))]
 
 
 def _appointment(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:

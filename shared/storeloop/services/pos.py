@@ -88,7 +88,7 @@ def record_sale(settings: Settings, store_id: str, headers: Mapping[str, str], r
     token = uuid.uuid4().hex
     try:
         claimed = points_data.claim_pos_sale(store_id, sale.sale_id, member_id, sale.total_fen, sale.occurred_at,
-                                             token)
+                                             token, items_json=json.dumps([i.model_dump() for i in sale.items]))
     except points_data.SaleBusy:
         raise _in_progress() from None
     if claimed.status == "done" and claimed.answer:
