@@ -7,7 +7,7 @@ PYTHON := $(shell for p in python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info[:2] not in ((3,11),(3,12)))' 2>/dev/null && { echo $$p; break; }; done)
 export PYTHONPATH := $(CURDIR)/shared:$(CURDIR)
 
-.PHONY: run test lint checkov bench demo openapi clean setup
+.PHONY: run test lint checkov bench demo openapi clean setup console browser-deps
 
 $(BIN)/.installed: requirements-dev.txt shared/requirements.txt
 	@test -n "$(PYTHON)" || { echo "need python3.11 or python3.12 on PATH" >&2; exit 1; }
@@ -17,10 +17,10 @@ $(BIN)/.installed: requirements-dev.txt shared/requirements.txt
 
 setup: $(BIN)/.installed
 
-run: $(BIN)/.installed  ## the local cloud on 127.0.0.1:3000 (API) and :3001 (WeChat fake), in the foreground
+run: $(BIN)/.installed console  ## the local cloud on 127.0.0.1:3000 (API) and :3001 (WeChat fake), in the foreground
 	$(BIN)/python -m local
 
-test: $(BIN)/.installed  ## the whole suite: unit, integration, contention, e2e, template checks
+test: $(BIN)/.installed console browser-deps  ## the whole suite: unit, integration, contention, e2e, template checks
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(BIN)/.installed
@@ -41,4 +41,23 @@ openapi: $(BIN)/.installed  ## rewrite docs/openapi.json from the handlers
 	$(BIN)/python -m local.openapi
 
 clean:
-	rm -rf $(VENV) .venv-checkov .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov .pytest_cache .mypy_cache .ruff_cache console/node_modules console/dist
+
+# The merchant console (issue 8): npm ci when the lock file changed, vite build when a source changed.
+CONSOLE_SRC := $(shell find console/src console/public -type f 2>/dev/null) console/index.html console/vite.config.js
+console/node_modules/.installed: console/package.json console/package-lock.json
+	@command -v npm >/dev/null || { echo "the console needs Node 20 and npm on PATH" >&2; exit 1; }
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+console/dist/index.html: console/node_modules/.installed $(CONSOLE_SRC)
+	cd console && npx vite build --logLevel warn
+	@touch $@
+
+console: console/dist/index.html  ## build the console into console/dist (served at /console/)
+
+# The browser tests drive Debian's chromium with its chromedriver; installed here when missing (root or sudo).
+browser-deps:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); echo "installing chromium and chromium-driver (browser tests)"; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver; }
