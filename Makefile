@@ -7,7 +7,7 @@ PYTHON := $(shell for p in python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info[:2] not in ((3,11),(3,12)))' 2>/dev/null && { echo $$p; break; }; done)
 export PYTHONPATH := $(CURDIR)/shared:$(CURDIR)
 
-.PHONY: run test lint checkov bench demo openapi clean setup console browser-deps
+.PHONY: run test lint checkov bench demo openapi clean setup console console-deploy browser-deps
 
 $(BIN)/.installed: requirements-dev.txt shared/requirements.txt
 	@test -n "$(PYTHON)" || { echo "need python3.11 or python3.12 on PATH" >&2; exit 1; }
@@ -55,6 +55,17 @@ console/dist/index.html: console/node_modules/.installed $(CONSOLE_SRC)
 	@touch $@
 
 console: console/dist/index.html  ## build the console into console/dist (served at /console/)
+
+# After `sam deploy`: upload the build to the stack's console bucket and refresh CloudFront (STACK=<stack name>).
+console-deploy: console/dist/index.html
+	@test -n "$(STACK)" || { echo "usage: make console-deploy STACK=<stack name>" >&2; exit 1; }
+	@out() { aws cloudformation describe-stacks --stack-name "$(STACK)" --query "Stacks[0].Outputs[?OutputKey=='$$1'].OutputValue" --output text; }; \
+	BUCKET=$$(out ConsoleBucketName); DIST=$$(out ConsoleDistributionId); \
+	aws s3 sync console/dist/assets "s3://$$BUCKET/console/assets" --cache-control "public,max-age=31536000,immutable" && \
+	aws s3 cp console/dist/index.html "s3://$$BUCKET/console/index.html" --cache-control "no-cache" && \
+	aws s3 sync console/dist "s3://$$BUCKET/console" --delete --exclude "assets/*" --exclude index.html && \
+	aws cloudfront create-invalidation --distribution-id "$$DIST" --paths "/console/index.html" >/dev/null && \
+	echo "console: $$(out ConsoleUrl)"
 
 # The browser tests drive Debian's chromium with its chromedriver; installed here when missing (root or sudo).
 browser-deps:
