@@ -21,7 +21,7 @@ run: $(BIN)/.installed console  ## the local cloud on 127.0.0.1:3000 (API) and :
 	$(BIN)/python -m local
 
 test: $(BIN)/.installed console browser-deps  ## the whole suite: unit, integration, contention, e2e, template checks
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q  # loadgroup: the browser tests share one browser
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check shared functions local tests bench
@@ -67,8 +67,9 @@ console-deploy: console/dist/index.html
 	aws cloudfront create-invalidation --distribution-id "$$DIST" --paths "/console/index.html" >/dev/null && \
 	echo "console: $$(out ConsoleUrl)"
 
-# The browser tests drive Debian's chromium with its chromedriver; installed here when missing (root or sudo).
+# The browser tests drive Debian's chromium with its chromedriver; installed here when missing (root or sudo),
+# with a CJK font so screenshots show Chinese (the tests themselves read the DOM, not pixels).
 browser-deps:
-	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver -a -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); echo "installing chromium and chromium-driver (browser tests)"; \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver; }
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver fonts-wqy-zenhei; }
