@@ -152,11 +152,14 @@ class Console:
     def click(self, selector: str, timeout: float = 15) -> None:
         self.wait(timeout).until(EC.element_to_be_clickable((By.CSS_SELECTOR, selector))).click()
 
-    def click_text(self, text: str, within: str = "body", timeout: float = 15) -> None:
-        xpath = f"//*[contains(@class, 'el-') or self::button or self::li or self::span][normalize-space(.)='{text}']"
-        scope = self.css(within, timeout)
-        self.wait(timeout).until(lambda d: any(e.is_displayed() for e in scope.find_elements(By.XPATH, "." + xpath)))
-        next(e for e in scope.find_elements(By.XPATH, "." + xpath) if e.is_displayed()).click()
+    def choose(self, text: str, timeout: float = 15) -> None:
+        """Click the shown option of an open Element Plus select whose text contains `text`."""
+        def option(d: Any) -> WebElement | bool:
+            for e in d.find_elements(By.CSS_SELECTOR, ".el-select-dropdown__item"):
+                if e.is_displayed() and text in e.text:
+                    return e
+            return False
+        self.wait(timeout).until(option).click()
 
     def type(self, name: str, text: str) -> None:
         """Type into the input of the `data-test` name (Element Plus puts the attribute on the input or around it)."""

@@ -56,7 +56,7 @@ def test_hq_creates_a_template_and_a_campaign_publishes_it_and_sees_a_claim_on_t
     console.click('[data-test="new-campaign"]')
     console.type("c-name", cp_name)
     console.click('[data-test="c-templates"]')
-    console.click_text(tpl_name, within=".el-select-dropdown:not([style*='display: none'])")
+    console.choose(tpl_name)
     console.click('[data-test="c-name"]')  # closes the dropdown
     console.click('[data-test="c-save"]')
     table = console.test("campaigns")
