@@ -1,6 +1,7 @@
 // The API's error codes in Chinese; the API's own (English) message is the fallback for a code not listed here.
 const ZH = {
   VALIDATION_FAILED: '输入有误，请检查标红的字段',
+  METHOD_NOT_ALLOWED: '不支持该操作',
   UNAUTHENTICATED: '登录已失效，请重新扫码登录',
   FORBIDDEN: '没有权限执行此操作',
   NOT_FOUND: '找不到该记录',
@@ -53,6 +54,10 @@ export function errorText(err) {
   const code = err.code
   const zh = code && ZH[code]
   const msg = err.message || ''
+  const details = (err.details || []).filter((d) => d && d.field)
+  if (code === 'VALIDATION_FAILED' && details.length) {
+    return `${zh}：${details.map((d) => `${d.field}（${d.message || d.issue}）`).join('；')}`
+  }
   if (zh) return msg && msg !== zh ? `${zh}（${msg}）` : zh
   return msg || code || String(err)
 }

@@ -106,7 +106,8 @@ def stack(console_built: Path) -> Iterator[dict[str, Any]]:
     if not ready.wait(90):
         proc.kill()
         raise RuntimeError("python -m local did not get ready in 90 s:\n" + "".join(output[-50:]))
-    yield {"http": Http(f"http://127.0.0.1:{api}"), "base": f"http://127.0.0.1:{api}", "proc": proc}
+    yield {"http": Http(f"http://127.0.0.1:{api}"), "wechat": Http(f"http://127.0.0.1:{wechat}"),
+           "base": f"http://127.0.0.1:{api}", "proc": proc}
     proc.terminate()
     try:
         proc.wait(timeout=10)
@@ -169,6 +170,17 @@ class Console:
         field.send_keys(Keys.CONTROL, "a")
         field.send_keys(Keys.DELETE)
         field.send_keys(text)
+
+    def type_prompt(self, text: str) -> None:
+        """Answer an open ElMessageBox prompt and confirm it."""
+        box = self.css(".el-message-box")
+        field = box.find_element(By.CSS_SELECTOR, "input")
+        field.send_keys(text)
+        box.find_element(By.CSS_SELECTOR, ".el-message-box__btns .el-button--primary").click()
+
+    def confirm(self) -> None:
+        """Confirm an open ElMessageBox."""
+        self.click(".el-message-box .el-message-box__btns .el-button--primary")
 
     def text_is(self, selector: str, text: str, timeout: float = 15) -> None:
         self.wait(timeout).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, selector), text))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 import urllib.request
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
 
 pytestmark = pytest.mark.xdist_group("browser")  # one local cloud and one Chromium for the whole module
+CHINA = timezone(timedelta(hours=8))
 
 
 def test_the_local_server_serves_the_console_with_its_types_and_spa_routes(stack: dict[str, Any]) -> None:
@@ -63,8 +65,8 @@ def test_hq_creates_a_template_and_a_campaign_publishes_it_and_sees_a_claim_on_t
     console.wait().until(lambda d: cp_name in table.text)
     tr = table.find_element(By.XPATH, f".//tr[.//*[normalize-space(.)='{cp_name}']]")
     campaign_id = tr.find_element(By.CSS_SELECTOR, '[data-test^="status-"]').get_attribute("data-test")[7:]
-    assert tr.find_element(By.CSS_SELECTOR, f'[data-test="status-{campaign_id}"]').text == "草稿"
-    tr.find_element(By.CSS_SELECTOR, '[data-test="publish"]').click()
+    console.text_is(f'[data-test="status-{campaign_id}"]', "草稿")
+    console.click(f'[data-test="actions-{campaign_id}"] [data-test="publish"]')
     console.text_is(f'[data-test="status-{campaign_id}"]', "进行中")
 
     # The dashboard shows it live with nothing claimed; a shopper claims through the API; the count follows
@@ -78,6 +80,31 @@ def test_hq_creates_a_template_and_a_campaign_publishes_it_and_sees_a_claim_on_t
     console.text_is(f"{card} [data-test=claimed]", "1", timeout=20)  # no reload: the dashboard refreshes itself
     assert console.css(f"{card} canvas")  # the funnel is drawn
     console.shot("dashboard")
+
+    # Pause (claims refused at once), resume, and the campaign's numbers in its report
+    console.click('[data-test="nav-campaigns"]')
+    actions = f'[data-test="actions-{campaign_id}"]'
+    console.click(f'{actions} [data-test="pause"]')
+    console.text_is(f'[data-test="status-{campaign_id}"]', "已暂停")
+    status, body = http.call("POST", f"/campaigns/{campaign_id}/claims", {"template_id": template_id},
+                             token=http.login(f"browser-late-{suffix}"))
+    assert (status, body["error"]["code"]) == (409, "CAMPAIGN_NOT_LIVE")
+    console.click(f'{actions} [data-test="resume"]')
+    console.text_is(f'[data-test="status-{campaign_id}"]', "进行中")
+    console.click(f'{actions} [data-test="report"]')
+    console.text_is('[data-test="r-claimed"]', "1")
+
+
+def test_an_api_error_shows_in_chinese_with_the_apis_message(console) -> None:
+    console.sign_in("admin")
+    console.click('[data-test="nav-templates"]')
+    console.click('[data-test="new-template"]')
+    console.type("t-name", "没有赠品的赠品券")
+    console.click('[data-test="kind-gift"]')
+    console.click('[data-test="t-save"]')  # a gift coupon without its gift: 400 VALIDATION_FAILED
+    error = console.test("form-error")
+    assert error.text.startswith("输入有误") and "gift_sku" in error.text and "required for kind gift" in error.text
+    assert console.css('[data-test="t-gift-item"] .el-form-item__error').text  # and next to the field itself
 
 
 def test_a_clerk_sees_only_their_store_and_nothing_hq_or_a_manager_may_do(console, stack) -> None:
@@ -96,3 +123,80 @@ def test_a_clerk_sees_only_their_store_and_nothing_hq_or_a_manager_may_do(consol
     console.wait().until(lambda d: "/console/store/sh-jingan" in d.current_url)
     console.open("/store/sh-xintiandi")  # another store by its address: back to their own
     console.wait().until(lambda d: "/console/store/sh-jingan" in d.current_url)
+
+
+def _china_date(offset_days: int = 0) -> str:
+    return (datetime.now(CHINA) + timedelta(days=offset_days)).strftime("%Y-%m-%d")
+
+
+def _store_day_data(stack: dict[str, Any], suffix: str) -> dict[str, Any]:
+    """Through the API as shoppers and staff would: a booked visit, a paid order waiting, a verification."""
+    http, pay = stack["http"], stack["wechat"]
+    admin, clerk = http.login("admin"), http.login("demo-clerk")
+    shopper = http.login(f"day-shopper-{suffix}")
+    visit_date = None
+    for offset in (0, 1):  # late in the China day no slot is left: tomorrow's then
+        slots = http.ok("GET", f"/stores/sh-jingan/slots?date={_china_date(offset)}", token=shopper)["slots"]
+        free = [s for s in slots if s["remaining"] > 0 and s["start"] > datetime.now(CHINA).isoformat()]
+        if free:
+            visit_date = _china_date(offset)
+            appointment = http.ok("POST", "/appointments", {"store_id": "sh-jingan", "slot_start": free[0]["start"]},
+                                  token=shopper, status=201)
+            break
+    assert visit_date, "no free slot today or tomorrow at sh-jingan"
+    order = http.ok("POST", "/orders", {"store_id": "sh-jingan", "items": [{"sku": "latte-m", "qty": 2}]},
+                    token=shopper, status=201)["order"]
+    pay.ok("POST", "/_sim/pay", {"order_id": order["order_id"]})
+    deadline = time.time() + 15
+    while (paid := http.ok("GET", f"/orders/{order['order_id']}", token=shopper))["status"] != "paid":
+        assert time.time() < deadline, paid
+        time.sleep(0.1)
+    now = datetime.now(CHINA)
+    template = http.ok("POST", "/admin/coupon-templates", {
+        "name": f"到店立减{suffix}", "kind": "cash_off", "amount_off_fen": 500, "min_spend_fen": 0, "total_stock": 10,
+        "per_member_limit": 1, "validity": {"type": "relative", "days": 7}, "channels": ["store"], "store_ids": []},
+        token=admin, status=201)
+    campaign = http.ok("POST", "/admin/campaigns", {
+        "name": f"到店活动{suffix}", "starts_at": now.isoformat(timespec="seconds"),
+        "ends_at": (now + timedelta(days=1)).isoformat(timespec="seconds"), "template_ids": [template["template_id"]]},
+        token=admin, status=201)
+    http.ok("POST", f"/admin/campaigns/{campaign['campaign_id']}/publish", token=admin)
+    coupon = http.ok("POST", f"/campaigns/{campaign['campaign_id']}/claims", {"template_id": template["template_id"]},
+                     token=shopper, status=201)["coupon"]
+    verification = http.ok("POST", "/verifications", {"code": coupon["code"], "store_id": "sh-jingan",
+                                                      "spend_fen": 3200}, token=clerk, status=201)
+    return {"visit_date": visit_date, "appointment_id": appointment["appointment_id"], "order_id": order["order_id"],
+            "pickup_code": paid["pickup_code"], "verification_id": verification["verification_id"]}
+
+
+def test_the_store_manager_runs_the_day_check_in_hand_over_and_reversal(console, stack) -> None:
+    day = _store_day_data(stack, str(int(time.time() * 1000))[-6:])
+    console.sign_in("demo-manager")
+    assert "/console/store/sh-jingan" in console.driver.current_url
+    assert console.test("role").text == "店长"
+    console.test("numbers")  # a manager sees the store's numbers
+
+    # The pickup waiting: handed over against the shopper's code
+    pickup = f'[data-test="pickup-{day["order_id"]}"]'
+    console.css(pickup)
+    console.wait().until(lambda d: "核销记录（" in d.find_element(By.CSS_SELECTOR, '[data-test="verifications"]').text)
+    reverse = f'[data-test="reverse-{day["verification_id"]}"]'
+    console.css(reverse)
+    if day["visit_date"] == _china_date():
+        console.css(f'[data-test="visit-{day["appointment_id"]}"]')
+        console.shot("store-day")
+    console.click(f'{pickup} [data-test="hand-over"]')
+    console.type_prompt(day["pickup_code"])
+    console.wait().until(lambda d: not d.find_elements(By.CSS_SELECTOR, pickup))
+    # The verification reversed: the row says so and the button is gone
+    console.click(reverse)
+    console.confirm()
+    console.wait().until(lambda d: not d.find_elements(By.CSS_SELECTOR, reverse))
+    assert "已撤销" in console.test("verifications").text
+
+    # The visit of its day: checked in
+    console.open(f"/store/sh-jingan?date={day['visit_date']}")
+    visit = f'[data-test="visit-{day["appointment_id"]}"]'
+    console.click(f'{visit} [data-test="check-in"]')
+    console.wait().until(lambda d: "已到店" in d.find_element(By.CSS_SELECTOR, visit).text)
+    assert not console.driver.find_elements(By.CSS_SELECTOR, f'{visit} [data-test="check-in"]')
