@@ -12,7 +12,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -195,11 +194,20 @@ class Console:
         self.click(f'[data-test="scan-as-{code}"]')
         self.wait().until(lambda d: "/console/login" not in d.current_url)
 
-    def shot(self, name: str) -> Path:
+    def shot(self, name: str, full: bool = False) -> Path:
+        """A screenshot (`full`: the whole page, the window stretched to its height for the moment)."""
         folder = Path(SHOTS) if SHOTS else Path(tempfile.gettempdir()) / "storeloop-console-shots"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}.png"
+        size = self.driver.get_window_size()
+        if full:
+            height = self.driver.execute_script(
+                "return Math.max(...[...document.querySelectorAll('main, .el-main')].map(e => e.scrollHeight), "
+                "document.body.scrollHeight)")
+            self.driver.set_window_size(size["width"], min(int(height) + 120, 3000))
         self.driver.save_screenshot(str(path))
+        if full:
+            self.driver.set_window_size(size["width"], size["height"])
         return path
 
 

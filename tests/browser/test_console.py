@@ -79,7 +79,7 @@ def test_hq_creates_a_template_and_a_campaign_publishes_it_and_sees_a_claim_on_t
     http.ok("POST", f"/campaigns/{campaign_id}/claims", {"template_id": template_id}, token=shopper, status=201)
     console.text_is(f"{card} [data-test=claimed]", "1", timeout=20)  # no reload: the dashboard refreshes itself
     assert console.css(f"{card} canvas")  # the funnel is drawn
-    console.shot("dashboard")
+    console.shot("dashboard", full=True)
 
     # Pause (claims refused at once), resume, and the campaign's numbers in its report
     console.click('[data-test="nav-campaigns"]')
@@ -93,6 +93,7 @@ def test_hq_creates_a_template_and_a_campaign_publishes_it_and_sees_a_claim_on_t
     console.text_is(f'[data-test="status-{campaign_id}"]', "进行中")
     console.click(f'{actions} [data-test="report"]')
     console.text_is('[data-test="r-claimed"]', "1")
+    console.shot("campaign-report")
 
 
 def test_an_api_error_shows_in_chinese_with_the_apis_message(console) -> None:
@@ -115,9 +116,11 @@ def test_a_clerk_sees_only_their_store_and_nothing_hq_or_a_manager_may_do(consol
     nav = [e.get_attribute("data-test") for e in console.driver.find_elements(By.CSS_SELECTOR, '[data-test^="nav-"]')]
     assert nav == ["nav-store"]
     assert not console.driver.find_elements(By.CSS_SELECTOR, '[data-test="numbers"]')  # the store's numbers: managers
+    console.shot("clerk-day")
     console.click('[data-test="day-store"]')
-    shown = lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, ".el-select-dropdown__item") if e.is_displayed()]
-    options = console.wait().until(shown)
+    options = console.wait().until(lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR,
+                                                                            ".el-select-dropdown__item")
+                                                 if e.is_displayed()])
     assert len(options) == 1 and "sh-jingan" in options[0]
     console.open("/dashboard")  # an HQ page by its address: back to the clerk's store
     console.wait().until(lambda d: "/console/store/sh-jingan" in d.current_url)
@@ -184,7 +187,7 @@ def test_the_store_manager_runs_the_day_check_in_hand_over_and_reversal(console,
     console.css(reverse)
     if day["visit_date"] == _china_date():
         console.css(f'[data-test="visit-{day["appointment_id"]}"]')
-        console.shot("store-day")
+        console.shot("store-day", full=True)
     console.click(f'{pickup} [data-test="hand-over"]')
     console.type_prompt(day["pickup_code"])
     console.wait().until(lambda d: not d.find_elements(By.CSS_SELECTOR, pickup))
