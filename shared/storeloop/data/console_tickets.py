@@ -6,6 +6,8 @@ conditional UpdateItem, so a ticket is approved once and its token handed out on
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
@@ -60,7 +62,7 @@ def get(scene: str) -> ConsoleTicket | None:
         return None
 
 
-def _update(scene: str, actions: list, condition: object) -> ConsoleTicket:
+def _update(scene: str, actions: list, condition: Any) -> ConsoleTicket:
     item = ConsoleTicket(ticket_pk(scene), "TICKET")
     try:
         item.update(actions=actions, condition=condition)
@@ -75,8 +77,8 @@ def approve(scene: str, member_id: str, roles: list[str], store_ids: list[str], 
             at: str, epoch: int) -> ConsoleTicket:
     """pending → approved by this member, only before valid_until; NotChanged otherwise."""
     actions = [ConsoleTicket.status.set(APPROVED), ConsoleTicket.approved_by.set(member_id),
-               ConsoleTicket.approved_at.set(at), ConsoleTicket.roles.set(roles),
-               ConsoleTicket.store_ids.set(store_ids)]
+               ConsoleTicket.approved_at.set(at), ConsoleTicket.roles.set(roles),  # type: ignore[arg-type]
+               ConsoleTicket.store_ids.set(store_ids)]  # type: ignore[arg-type]
     if staff_role:
         actions.append(ConsoleTicket.staff_role.set(staff_role))
     return _update(scene, actions, (ConsoleTicket.status == PENDING) & (ConsoleTicket.valid_until > epoch))

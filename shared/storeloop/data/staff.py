@@ -89,7 +89,8 @@ def _write(member_id: str, current: StaffRecord | None, role: str | None, store_
                             GSI1PK=STAFF_PARTITION, GSI1SK=member_id), condition=unchanged)
         for store_id in added:
             tx.save(StoreStaffLink(store_staff_pk(store_id), member_id, member_id=member_id))
-        tx.update(profile, actions=[ProfileAccess.staff_role.set(role), ProfileAccess.staff_store_ids.set(store_ids),
+        tx.update(profile, actions=[ProfileAccess.staff_role.set(role),
+                                    ProfileAccess.staff_store_ids.set(store_ids),  # type: ignore[arg-type]
                                     ProfileAccess.access_version.add(1)],
                   condition=ProfileAccess.PK.exists())
 

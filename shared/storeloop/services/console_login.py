@@ -111,8 +111,8 @@ def poll_ticket(settings: Settings, ticket_value: str) -> ConsoleTicketStatusOut
     except data.NotChanged:  # another poll took it (or it just expired): say what it is now
         fresh = data.get(scene)
         return ConsoleTicketStatusOut(status=fresh.status_at(time.time()) if fresh else data.EXPIRED)  # type: ignore[arg-type]
-    caller = Caller(str(ticket.approved_by), tuple(ticket.roles or ("member",)), tuple(ticket.store_ids or ()),
-                    ticket.staff_role)
+    caller = Caller(str(ticket.approved_by), tuple(str(r) for r in ticket.roles or ()) or ("member",),
+                    tuple(str(s) for s in ticket.store_ids or []), ticket.staff_role)
     token = tokens.issue_session(settings.token_signing_key, caller, settings.token_ttl_seconds)
     return ConsoleTicketStatusOut(status="approved", token=token, expires_in=settings.token_ttl_seconds,
                                   member_id=caller.member_id, roles=list(caller.roles),
