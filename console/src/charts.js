@@ -20,7 +20,7 @@ export function trendOption(days) {
   return {
     tooltip: { trigger: 'axis' },
     legend: { data: ['到店', '核销', '订单', '新会员', '营收（元）'], bottom: 0 },
-    grid: { left: 40, right: 50, top: 20, bottom: 50 },
+    grid: { left: 40, right: 50, top: 36, bottom: 50 },
     xAxis: { type: 'category', data: dates },
     yAxis: [{ type: 'value', minInterval: 1 }, { type: 'value', name: '元', splitLine: { show: false } }],
     series: [

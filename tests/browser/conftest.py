@@ -195,19 +195,21 @@ class Console:
         self.wait().until(lambda d: "/console/login" not in d.current_url)
 
     def shot(self, name: str, full: bool = False) -> Path:
-        """A screenshot (`full`: the whole page, the window stretched to its height for the moment)."""
+        """A screenshot (`full`: the whole page, the viewport stretched to its height for the moment)."""
         folder = Path(SHOTS) if SHOTS else Path(tempfile.gettempdir()) / "storeloop-console-shots"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}.png"
-        size = self.driver.get_window_size()
-        if full:
+        if full:  # the viewport made as tall as the page (a window cannot outgrow headless Chromium's screen)
             height = self.driver.execute_script(
-                "return Math.max(...[...document.querySelectorAll('main, .el-main')].map(e => e.scrollHeight), "
-                "document.body.scrollHeight)")
-            self.driver.set_window_size(size["width"], min(int(height) + 120, 3000))
+                "return Math.max(...[...document.querySelectorAll('*')].map(e => e.scrollHeight))"
+                " + (document.querySelector('.el-header') || {offsetHeight: 0}).offsetHeight")
+            width = self.driver.execute_script("return window.innerWidth")
+            self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+                "width": width, "height": min(int(height) + 20, 3000), "deviceScaleFactor": 1, "mobile": False})
+            self.wait().until(lambda d: d.execute_script("return window.innerHeight") >= min(int(height), 3000) - 40)
         self.driver.save_screenshot(str(path))
         if full:
-            self.driver.set_window_size(size["width"], size["height"])
+            self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
         return path
 
 

@@ -35,99 +35,6 @@ def test_the_local_server_serves_the_console_with_its_types_and_spa_routes(stack
     assert status == 404
 
 
-def test_hq_creates_a_template_and_a_campaign_publishes_it_and_sees_a_claim_on_the_dashboard(console, stack) -> None:
-    http = stack["http"]
-    suffix = str(int(time.time() * 1000))[-6:]
-    tpl_name, cp_name = f"浏览器满减{suffix}", f"浏览器活动{suffix}"
-    console.sign_in("admin")
-    console.test("nav-dashboard")
-    assert console.test("role").text == "总部管理员"
-
-    # A coupon template: ¥15 off, 50 units, valid 7 days from the claim
-    console.click('[data-test="nav-templates"]')
-    console.click('[data-test="new-template"]')
-    console.type("t-name", tpl_name)
-    console.type("t-amount", "15")
-    console.type("t-stock", "50")
-    console.click('[data-test="t-save"]')
-    row = console.test("templates")
-    console.wait().until(lambda d: tpl_name in row.text)
-
-    # A campaign from that template, live from now for a week (the dialog's default range)
-    console.click('[data-test="nav-campaigns"]')
-    console.click('[data-test="new-campaign"]')
-    console.type("c-name", cp_name)
-    console.click('[data-test="c-templates"]')
-    console.choose(tpl_name)
-    console.click('[data-test="c-name"]')  # closes the dropdown
-    console.click('[data-test="c-save"]')
-    table = console.test("campaigns")
-    console.wait().until(lambda d: cp_name in table.text)
-    tr = table.find_element(By.XPATH, f".//tr[.//*[normalize-space(.)='{cp_name}']]")
-    campaign_id = tr.find_element(By.CSS_SELECTOR, '[data-test^="status-"]').get_attribute("data-test")[7:]
-    console.text_is(f'[data-test="status-{campaign_id}"]', "草稿")
-    console.click(f'[data-test="actions-{campaign_id}"] [data-test="publish"]')
-    console.text_is(f'[data-test="status-{campaign_id}"]', "进行中")
-
-    # The dashboard shows it live with nothing claimed; a shopper claims through the API; the count follows
-    console.click('[data-test="nav-dashboard"]')
-    card = f'[data-test="live-{campaign_id}"]'
-    console.text_is(f"{card} [data-test=claimed]", "0")
-    shopper = http.login(f"browser-shopper-{suffix}")
-    campaign = http.ok("GET", f"/campaigns/{campaign_id}", token=shopper)
-    template_id = campaign["templates"][0]["template_id"]
-    http.ok("POST", f"/campaigns/{campaign_id}/claims", {"template_id": template_id}, token=shopper, status=201)
-    console.text_is(f"{card} [data-test=claimed]", "1", timeout=20)  # no reload: the dashboard refreshes itself
-    assert console.css(f"{card} canvas")  # the funnel is drawn
-    console.shot("dashboard", full=True)
-
-    # Pause (claims refused at once), resume, and the campaign's numbers in its report
-    console.click('[data-test="nav-campaigns"]')
-    actions = f'[data-test="actions-{campaign_id}"]'
-    console.click(f'{actions} [data-test="pause"]')
-    console.text_is(f'[data-test="status-{campaign_id}"]', "已暂停")
-    status, body = http.call("POST", f"/campaigns/{campaign_id}/claims", {"template_id": template_id},
-                             token=http.login(f"browser-late-{suffix}"))
-    assert (status, body["error"]["code"]) == (409, "CAMPAIGN_NOT_LIVE")
-    console.click(f'{actions} [data-test="resume"]')
-    console.text_is(f'[data-test="status-{campaign_id}"]', "进行中")
-    console.click(f'{actions} [data-test="report"]')
-    console.text_is('[data-test="r-claimed"]', "1")
-    console.shot("campaign-report")
-
-
-def test_an_api_error_shows_in_chinese_with_the_apis_message(console) -> None:
-    console.sign_in("admin")
-    console.click('[data-test="nav-templates"]')
-    console.click('[data-test="new-template"]')
-    console.type("t-name", "没有赠品的赠品券")
-    console.click('[data-test="kind-gift"]')
-    console.click('[data-test="t-save"]')  # a gift coupon without its gift: 400 VALIDATION_FAILED
-    error = console.test("form-error")
-    assert error.text.startswith("输入有误") and "gift_sku" in error.text and "required for kind gift" in error.text
-    assert console.css('[data-test="t-gift-item"] .el-form-item__error').text  # and next to the field itself
-
-
-def test_a_clerk_sees_only_their_store_and_nothing_hq_or_a_manager_may_do(console, stack) -> None:
-    console.sign_in("demo-clerk")
-    assert "/console/store/sh-jingan" in console.driver.current_url
-    assert console.test("role").text == "店员"
-    console.test("visits")
-    nav = [e.get_attribute("data-test") for e in console.driver.find_elements(By.CSS_SELECTOR, '[data-test^="nav-"]')]
-    assert nav == ["nav-store"]
-    assert not console.driver.find_elements(By.CSS_SELECTOR, '[data-test="numbers"]')  # the store's numbers: managers
-    console.shot("clerk-day")
-    console.click('[data-test="day-store"]')
-    options = console.wait().until(lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR,
-                                                                            ".el-select-dropdown__item")
-                                                 if e.is_displayed()])
-    assert len(options) == 1 and "sh-jingan" in options[0]
-    console.open("/dashboard")  # an HQ page by its address: back to the clerk's store
-    console.wait().until(lambda d: "/console/store/sh-jingan" in d.current_url)
-    console.open("/store/sh-xintiandi")  # another store by its address: back to their own
-    console.wait().until(lambda d: "/console/store/sh-jingan" in d.current_url)
-
-
 def _china_date(offset_days: int = 0) -> str:
     return (datetime.now(CHINA) + timedelta(days=offset_days)).strftime("%Y-%m-%d")
 
@@ -203,3 +110,100 @@ def test_the_store_manager_runs_the_day_check_in_hand_over_and_reversal(console,
     console.click(f'{visit} [data-test="check-in"]')
     console.wait().until(lambda d: "已到店" in d.find_element(By.CSS_SELECTOR, visit).text)
     assert not console.driver.find_elements(By.CSS_SELECTOR, f'{visit} [data-test="check-in"]')
+
+
+def test_hq_creates_a_template_and_a_campaign_publishes_it_and_sees_a_claim_on_the_dashboard(console, stack) -> None:
+    http = stack["http"]
+    suffix = str(int(time.time() * 1000))[-6:]
+    tpl_name, cp_name = f"浏览器满减{suffix}", f"浏览器活动{suffix}"
+    console.sign_in("admin")
+    console.test("nav-dashboard")
+    assert console.test("role").text == "总部管理员"
+
+    # A coupon template: ¥15 off, 50 units, valid 7 days from the claim
+    console.click('[data-test="nav-templates"]')
+    console.click('[data-test="new-template"]')
+    console.type("t-name", tpl_name)
+    console.type("t-amount", "15")
+    console.type("t-stock", "50")
+    console.click('[data-test="t-save"]')
+    row = console.test("templates")
+    console.wait().until(lambda d: tpl_name in row.text)
+
+    # A campaign from that template, live from now for a week (the dialog's default range)
+    console.click('[data-test="nav-campaigns"]')
+    console.click('[data-test="new-campaign"]')
+    console.type("c-name", cp_name)
+    console.click('[data-test="c-templates"]')
+    console.choose(tpl_name)
+    console.click('[data-test="c-name"]')  # closes the dropdown
+    console.click('[data-test="c-save"]')
+    table = console.test("campaigns")
+    console.wait().until(lambda d: cp_name in table.text)
+    tr = table.find_element(By.XPATH, f".//tr[.//*[normalize-space(.)='{cp_name}']]")
+    campaign_id = tr.find_element(By.CSS_SELECTOR, '[data-test^="status-"]').get_attribute("data-test")[7:]
+    console.text_is(f'[data-test="status-{campaign_id}"]', "草稿")
+    console.click(f'[data-test="actions-{campaign_id}"] [data-test="publish"]')
+    console.text_is(f'[data-test="status-{campaign_id}"]', "进行中")
+
+    # The dashboard shows it live with nothing claimed; a shopper claims through the API; the count follows
+    console.click('[data-test="nav-dashboard"]')
+    card = f'[data-test="live-{campaign_id}"]'
+    console.text_is(f"{card} [data-test=claimed]", "0")
+    shopper = http.login(f"browser-shopper-{suffix}")
+    campaign = http.ok("GET", f"/campaigns/{campaign_id}", token=shopper)
+    template_id = campaign["templates"][0]["template_id"]
+    http.ok("POST", f"/campaigns/{campaign_id}/claims", {"template_id": template_id}, token=shopper, status=201)
+    console.text_is(f"{card} [data-test=claimed]", "1", timeout=20)  # no reload: the dashboard refreshes itself
+    assert console.css(f"{card} canvas")  # the funnel is drawn
+    console.click('[data-test="trend-store"]')
+    console.choose("sh-jingan")
+    console.css('[data-test="trend-chart"] canvas')
+    console.shot("dashboard", full=True)
+
+    # Pause (claims refused at once), resume, and the campaign's numbers in its report
+    console.click('[data-test="nav-campaigns"]')
+    actions = f'[data-test="actions-{campaign_id}"]'
+    console.click(f'{actions} [data-test="pause"]')
+    console.text_is(f'[data-test="status-{campaign_id}"]', "已暂停")
+    status, body = http.call("POST", f"/campaigns/{campaign_id}/claims", {"template_id": template_id},
+                             token=http.login(f"browser-late-{suffix}"))
+    assert (status, body["error"]["code"]) == (409, "CAMPAIGN_NOT_LIVE")
+    console.click(f'{actions} [data-test="resume"]')
+    console.text_is(f'[data-test="status-{campaign_id}"]', "进行中")
+    console.click(f'{actions} [data-test="report"]')
+    console.text_is('[data-test="r-claimed"]', "1")
+    console.shot("campaign-report")
+
+
+def test_an_api_error_shows_in_chinese_with_the_apis_message(console) -> None:
+    console.sign_in("admin")
+    console.click('[data-test="nav-templates"]')
+    console.click('[data-test="new-template"]')
+    console.type("t-name", "没有赠品的赠品券")
+    console.click('[data-test="kind-gift"]')
+    console.click('[data-test="t-save"]')  # a gift coupon without its gift: 400 VALIDATION_FAILED
+    error = console.test("form-error")
+    assert error.text.startswith("输入有误") and "gift_sku" in error.text and "required for kind gift" in error.text
+    assert console.css('[data-test="t-gift-item"] .el-form-item__error').text  # and next to the field itself
+
+
+def test_a_clerk_sees_only_their_store_and_nothing_hq_or_a_manager_may_do(console, stack) -> None:
+    console.sign_in("demo-clerk")
+    assert "/console/store/sh-jingan" in console.driver.current_url
+    assert console.test("role").text == "店员"
+    console.test("visits")
+    nav = [e.get_attribute("data-test") for e in console.driver.find_elements(By.CSS_SELECTOR, '[data-test^="nav-"]')]
+    assert nav == ["nav-store"]
+    assert not console.driver.find_elements(By.CSS_SELECTOR, '[data-test="numbers"]')  # the store's numbers: managers
+    console.shot("clerk-day")
+    console.click('[data-test="day-store"]')
+    options = console.wait().until(lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR,
+                                                                            ".el-select-dropdown__item")
+                                                 if e.is_displayed()])
+    assert len(options) == 1 and "sh-jingan" in options[0]
+    console.open("/dashboard")  # an HQ page by its address: back to the clerk's store
+    console.wait().until(lambda d: "/console/store/sh-jingan" in d.current_url)
+    console.open("/store/sh-xintiandi")  # another store by its address: back to their own
+    console.wait().until(lambda d: "/console/store/sh-jingan" in d.current_url)
+
