@@ -8,6 +8,8 @@ transaction (at most 99 stores, data/products.py).
 
 from __future__ import annotations
 
+import random
+import time
 from typing import Any, cast
 
 from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
@@ -18,7 +20,7 @@ from storeloop.data.models import cancellation_codes, connection, read_page, sta
 from storeloop.data.products import PRODUCTS_PARTITION, Product, StoreStock, product_pk, stock_key
 
 MAX_STORES = 99
-ATTEMPTS = 3
+ATTEMPTS = 8
 
 
 class ProductGone(Exception):
@@ -27,6 +29,10 @@ class ProductGone(Exception):
 
 class TooManyStores(Exception):
     pass
+
+
+class Busy(Exception):
+    """Other changes of the product kept winning; the client retries (429)."""
 
 
 class ManagedProduct(Product):
@@ -79,7 +85,7 @@ def restock(sku: str, store_id: str, add: int) -> int:
     units there afterwards. One transaction of two updates, conditional on the product's terms as read (an edit
     meanwhile: read again), so a new store's copy never carries an old name or price."""
     pk, sk = stock_key(store_id, sku)
-    for _ in range(ATTEMPTS):
+    for attempt in range(ATTEMPTS):
         product = get(sku)
         if product is None:
             raise ProductGone(sku)
@@ -98,7 +104,8 @@ def restock(sku: str, store_id: str, add: int) -> int:
         except TransactWriteError as exc:
             codes = cancellation_codes(exc)
             if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+                time.sleep(random.uniform(0, 0.01 * 2 ** attempt))  # noqa: S311 - jitter, not a secret
                 continue
             raise
         return int(StoreStock.get(pk, sk, consistent_read=True).stock)
-    raise TransactWriteError("the product kept changing during the restock")
+    raise Busy(sku)

@@ -29,6 +29,10 @@ class MemberNotFound(Exception):
     pass
 
 
+class Busy(Exception):
+    """Other changes of this member's staff access kept winning; the client retries (429)."""
+
+
 class TooManyChanges(Exception):
     """More store links to write and delete than one transaction holds."""
 
@@ -108,7 +112,7 @@ def _change(member_id: str, role: str | None, store_ids: list[str]) -> StaffReco
             if "ConditionalCheckFailed" not in codes and "TransactionConflict" not in codes:
                 raise
             # another change of this member's staff access won the race: read it again and redo
-    raise TransactWriteError("staff assignment kept changing")
+    raise Busy(member_id)
 
 
 def assign(member_id: str, role: str, store_ids: list[str]) -> None:

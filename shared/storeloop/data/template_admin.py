@@ -8,6 +8,8 @@ released (units a campaign's end took off a shard are kept on it as `released`).
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -19,7 +21,7 @@ from storeloop.data.coupons import CouponTemplate, StockShard, shard_pk, templat
 from storeloop.data.models import cancellation_codes, connection, read_page, start_key
 from storeloop.domain.coupons import split_stock, stock_shard_count
 
-RESTOCK_ATTEMPTS = 5
+RESTOCK_ATTEMPTS = 8
 
 
 class NotChanged(Exception):
@@ -28,6 +30,14 @@ class NotChanged(Exception):
 
 class TemplateGone(Exception):
     pass
+
+
+class Busy(Exception):
+    """Other changes of the template kept winning; the client retries (429)."""
+
+
+def _pause(attempt: int) -> None:
+    time.sleep(random.uniform(0, 0.01 * 2 ** attempt))  # noqa: S311 - jitter, not a secret
 
 
 class ManagedTemplate(CouponTemplate):
@@ -94,7 +104,7 @@ def restock(template_id: str, add: int) -> ManagedTemplate:
     docs/coupons.md designs. The template's `total_stock` rises with the shards' units and its `shards` count is
     the condition (a concurrent restock makes this one read again and retry): all or nothing, never drifting.
     """
-    for _ in range(RESTOCK_ATTEMPTS):
+    for attempt in range(RESTOCK_ATTEMPTS):
         template = get(template_id)
         if template is None:
             raise TemplateGone(template_id)
@@ -118,7 +128,8 @@ def restock(template_id: str, add: int) -> ManagedTemplate:
         except TransactWriteError as exc:
             codes = cancellation_codes(exc)
             if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+                _pause(attempt)
                 continue  # another restock (or a claim on a shard at that instant): read again
             raise
         return get(template_id) or template
-    raise TransactWriteError("the template kept changing during the restock")
+    raise Busy(template_id)

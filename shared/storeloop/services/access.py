@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 
 from storeloop.api.pagination import decode_cursor, encode_cursor
 from storeloop.data import staff
-from storeloop.errors import NotFound, ValidationFailed
+from storeloop.errors import NotFound, RateLimited, ValidationFailed
 from storeloop.schemas.staff import StaffList, StaffMemberOut, StaffRevokedOut
 from storeloop.schemas.stores import ID_PATTERN
 
@@ -36,6 +36,8 @@ def assign_staff(member_id: str, role: str, store_ids: list[str]) -> None:
         staff.assign(member_id, role, store_ids)
     except staff.MemberNotFound:
         raise NotFound(f"member {member_id} not found") from None
+    except staff.Busy:
+        raise RateLimited("the staff assignment is being changed; retry", headers={"Retry-After": "1"}) from None
     except staff.TooManyChanges:
         raise ValidationFailed("too many store changes at once", details=[
             {"field": "store_ids", "issue": "too_many_changes", "message": "revoke the member first"}]) from None
@@ -49,6 +51,8 @@ def revoke_staff(member_id: str) -> StaffRevokedOut:
         was = staff.revoke(member_id)
     except staff.MemberNotFound:
         raise NotFound(f"member {member_id} not found") from None
+    except staff.Busy:
+        raise RateLimited("the staff assignment is being changed; retry", headers={"Retry-After": "1"}) from None
     on_access_revoked(member_id)
     return StaffRevokedOut(member_id=member_id,
                            revoked_store_ids=[str(s) for s in (was.store_ids if was is not None else [])])

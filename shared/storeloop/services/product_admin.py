@@ -10,7 +10,7 @@ from storeloop.api.pagination import decode_cursor, encode_cursor
 from storeloop.data import product_admin, products, stores
 from storeloop.data.models import cancellation_codes
 from storeloop.domain.clock import now, to_rfc3339
-from storeloop.errors import Conflict, NotFound, ValidationFailed
+from storeloop.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from storeloop.schemas.product_admin import (
     EditProductRequest,
     ManagedProductList,
@@ -19,7 +19,7 @@ from storeloop.schemas.product_admin import (
 )
 from storeloop.schemas.products import SKU_PATTERN
 
-EDIT_ATTEMPTS = 3
+EDIT_ATTEMPTS = 5
 
 
 def _out(p: product_admin.ManagedProduct, stock: dict[str, dict[str, int]]) -> ManagedProductOut:
@@ -65,7 +65,7 @@ def edit_product(sku: str, body: EditProductRequest) -> ManagedProductOut:
                 raise
             # a restock added a store meanwhile (or an order held a stock item): read again
     else:
-        raise Conflict("the product kept changing; retry", code="PRODUCT_CHANGED")
+        raise RateLimited("the product is being changed; retry", headers={"Retry-After": "1"})
     fresh = _must_get(sku)
     return _out(fresh, product_admin.stock_of([fresh]))
 
@@ -79,4 +79,6 @@ def restock_product(sku: str, store_id: str, add: int) -> ProductRestockOut:
         units = product_admin.restock(sku, store_id, add)
     except product_admin.ProductGone:
         raise NotFound(f"product {sku} not found") from None
+    except product_admin.Busy:
+        raise RateLimited("the product is being changed; retry", headers={"Retry-After": "1"}) from None
     return ProductRestockOut(sku=sku, store_id=store_id, stock=units)

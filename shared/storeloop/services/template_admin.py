@@ -5,7 +5,7 @@ from __future__ import annotations
 from storeloop.api.pagination import decode_cursor, encode_cursor
 from storeloop.data import coupons, stores, template_admin
 from storeloop.domain.clock import now, to_rfc3339
-from storeloop.errors import Conflict, NotFound, ValidationFailed
+from storeloop.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from storeloop.schemas.coupons import is_id
 from storeloop.schemas.template_admin import (
     EditTemplateRequest,
@@ -77,6 +77,8 @@ def restock_template(template_id: str, add: int) -> RestockOut:
         template = template_admin.restock(template_id, add)
     except template_admin.TemplateGone:
         raise NotFound(f"template {template_id} not found") from None
+    except template_admin.Busy:
+        raise RateLimited("the template is being changed; retry", headers={"Retry-After": "1"}) from None
     coupons.forget_template(template_id)
     remaining, released = template_admin.stock_counts([template]).get(template_id, (0, 0))
     return RestockOut(template_id=template_id, total_stock=int(template.total_stock), remaining=remaining,
