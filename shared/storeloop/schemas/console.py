@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field
+
+from storeloop.schemas.coupons import _DropNone
 
 TicketStatus = Literal["pending", "approved", "expired", "consumed"]
 
@@ -35,7 +37,9 @@ class ConsoleApprovalOut(BaseModel):
     roles: list[str]
 
 
-class ConsoleTicketStatusOut(BaseModel):
+class ConsoleTicketStatusOut(_DropNone):
+    _omit_if_none: ClassVar[frozenset[str]] = frozenset({"expires_in", "token", "member_id", "roles", "store_ids"})
+
     status: TicketStatus
     expires_in: int | None = Field(default=None, description="while pending")
     token: str | None = Field(default=None, description="once, on the poll that finds the ticket approved")
