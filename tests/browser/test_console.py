@@ -207,3 +207,81 @@ def test_a_clerk_sees_only_their_store_and_nothing_hq_or_a_manager_may_do(consol
     console.open("/store/sh-xintiandi")  # another store by its address: back to their own
     console.wait().until(lambda d: "/console/store/sh-jingan" in d.current_url)
 
+
+
+def test_hq_manages_drafts_stock_staff_and_pos_secrets(console, stack) -> None:
+    http = stack["http"]
+    suffix = str(int(time.time() * 1000))[-6:]
+    admin = http.login("admin")
+    now = datetime.now(CHINA)
+    template = http.ok("POST", "/admin/coupon-templates", {
+        "name": f"补货券{suffix}", "kind": "percent_off", "percent_off": 20, "max_off_fen": 1000, "min_spend_fen": 0,
+        "total_stock": 5, "per_member_limit": 1, "validity": {"type": "relative", "days": 3},
+        "channels": ["store", "online"], "store_ids": []}, token=admin, status=201)
+    draft = http.ok("POST", "/admin/campaigns", {
+        "name": f"草稿{suffix}", "starts_at": (now + timedelta(days=1)).isoformat(timespec="seconds"),
+        "ends_at": (now + timedelta(days=2)).isoformat(timespec="seconds"),
+        "template_ids": [template["template_id"]]}, token=admin, status=201)
+    console.sign_in("admin")
+
+    # A draft edited, then cancelled
+    console.click('[data-test="nav-campaigns"]')
+    actions = f'[data-test="actions-{draft["campaign_id"]}"]'
+    console.click(f'{actions} [data-test="edit"]')
+    console.type("c-name", f"改过的草稿{suffix}")
+    console.click('[data-test="c-save"]')
+    table = console.test("campaigns")
+    console.wait().until(lambda d: f"改过的草稿{suffix}" in table.text)
+    drafts = http.ok("GET", "/admin/campaigns?status=draft&limit=100", token=admin)["items"]
+    assert {c["campaign_id"]: c["name"] for c in drafts}[draft["campaign_id"]] == f"改过的草稿{suffix}"
+    console.click(f'{actions} [data-test="cancel"]')
+    console.confirm()
+    console.text_is(f'[data-test="status-{draft["campaign_id"]}"]', "已取消")
+
+    # A template restocked (5 → 25), then archived (gone from the active list)
+    console.click('[data-test="nav-templates"]')
+    stock = f'[data-test="stock-{template["template_id"]}"]'
+    console.text_is(stock, "0 / 5 / 5")
+    console.click(f'[data-test="actions-{template["template_id"]}"] [data-test="restock"]')
+    console.type_prompt("20")
+    console.text_is(stock, "0 / 25 / 25")
+    console.click(f'[data-test="actions-{template["template_id"]}"] [data-test="archive"]')
+    console.wait().until(lambda d: not d.find_elements(By.CSS_SELECTOR, stock))
+
+    # A product restocked at a store
+    console.click('[data-test="nav-products"]')
+    cell = '[data-test="stock-beans-250g-sh-jingan"]'
+    before = int(console.css(cell).text)
+    console.click('[data-test="restock-beans-250g"]')
+    console.click('[data-test="rs-store"]')
+    console.choose("sh-jingan")
+    console.type("rs-add", "7")
+    console.click('[data-test="rs-save"]')
+    console.text_is(cell, str(before + 7))
+
+    # Staff: a new clerk assigned in the console, then revoked; their token already issued loses the role at once
+    console.click('[data-test="nav-stores"]')
+    newcomer = http.ok("POST", "/auth/login", {"code": f"browser-clerk-{suffix}"})["member_id"]
+    console.click('[data-test="assign-staff"]')
+    console.type("a-member", newcomer)
+    console.click('[data-test="a-stores"]')
+    console.choose("sh-jingan")
+    console.click('[data-test="a-member"]')  # closes the dropdown
+    console.click('[data-test="a-save"]')
+    revoke = f'[data-test="revoke-{newcomer}"]'
+    console.css(revoke)
+    token = http.login(f"browser-clerk-{suffix}")
+    assert http.call("GET", "/stores/sh-jingan/verifications", token=token)[0] == 200
+    console.click(revoke)
+    console.confirm()
+    console.wait().until(lambda d: not d.find_elements(By.CSS_SELECTOR, revoke))
+    assert http.call("GET", "/stores/sh-jingan/verifications", token=token)[0] == 403
+
+    # A POS secret rotated: shown once, in its dialog
+    console.click('[data-test="pos-secret-sh-xintiandi"]')
+    console.confirm()
+    secret = console.test("secret").text
+    assert len(secret) >= 32
+    console.click('[data-test="secret-close"]')
+    console.wait().until(lambda d: not d.find_element(By.CSS_SELECTOR, '[data-test="secret"]').is_displayed()
+                         if d.find_elements(By.CSS_SELECTOR, '[data-test="secret"]') else True)
