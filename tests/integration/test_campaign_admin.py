@@ -157,3 +157,16 @@ def test_a_campaign_paused_at_its_end_is_ended_by_its_flow_and_the_issued_count_
     # the released units are no longer "issued": 1 claimed, 0 left, total 10
     one = ok(client.get(f"/admin/coupon-templates/{t}", token=admin))
     assert (one["issued"], one["remaining"], one["total_stock"]) == (1, 0, 10)
+
+
+def test_campaign_admin_routes_are_for_admins(client, actors, admin) -> None:
+    actors.store("s1")
+    t = new_template(client, admin)["template_id"]
+    live = new_campaign(client, admin, [t])["campaign_id"]
+    draft = new_campaign(client, admin, [t], publish=False)["campaign_id"]
+    for who in (actors.member("not-admin")["token"], actors.staff("mgr-not-admin", "manager", ["s1"])["token"]):
+        assert patch(client, f"/admin/campaigns/{draft}", {"name": "x"}, who).status == 403
+        assert client.post(f"/admin/campaigns/{live}/pause", token=who).status == 403
+        assert client.post(f"/admin/campaigns/{live}/resume", token=who).status == 403
+    assert client.post(f"/admin/campaigns/{live}/pause").status == 401
+    assert ok(client.get(f"/campaigns/{live}", token=admin))["status"] == "live"  # nothing changed
