@@ -189,6 +189,12 @@ def test_an_api_error_shows_in_chinese_with_the_apis_message(console) -> None:
 
 
 def test_a_clerk_sees_only_their_store_and_nothing_hq_or_a_manager_may_do(console, stack) -> None:
+    console.open("/login")
+    qr = console.test("login-qr")
+    assert qr.get_attribute("src").startswith("data:image/png;base64,")
+    console.wait().until(lambda d: d.execute_script("return arguments[0].naturalWidth", qr) > 0)  # a real PNG
+    console.test("scan-as-demo-clerk")  # local mode: the demo scan helper is offered
+    console.shot("sign-in")
     console.sign_in("demo-clerk")
     assert "/console/store/sh-jingan" in console.driver.current_url
     assert console.test("role").text == "店员"
