@@ -158,6 +158,8 @@ def test_hq_creates_a_template_and_a_campaign_publishes_it_and_sees_a_claim_on_t
     assert console.css(f"{card} canvas")  # the funnel is drawn
     console.click('[data-test="trend-store"]')
     console.choose("sh-jingan")
+    console.wait().until(lambda d: d.find_element(By.CSS_SELECTOR, '[data-test="trend"]')
+                         .get_attribute("data-store") == "sh-jingan")
     console.css('[data-test="trend-chart"] canvas')
     console.shot("dashboard", full=True)
 
