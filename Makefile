@@ -7,7 +7,7 @@ PYTHON := $(shell for p in python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info[:2] not in ((3,11),(3,12)))' 2>/dev/null && { echo $$p; break; }; done)
 export PYTHONPATH := $(CURDIR)/shared:$(CURDIR)
 
-.PHONY: run test lint checkov bench demo openapi clean setup layer deploy secrets
+.PHONY: run test lint checkov bench demo openapi clean setup layer deploy secrets console console-deploy browser-deps
 
 $(BIN)/.installed: requirements-dev.txt shared/requirements.txt
 	@test -n "$(PYTHON)" || { echo "need python3.11 or python3.12 on PATH" >&2; exit 1; }
@@ -25,11 +25,11 @@ $(ENGINE): package.json package-lock.json
 
 setup: $(BIN)/.installed $(ENGINE)
 
-run: $(BIN)/.installed $(ENGINE)  ## the local cloud on 127.0.0.1:3000 (API) and :3001 (WeChat fake), in the foreground
+run: $(BIN)/.installed $(ENGINE) console  ## the local cloud on 127.0.0.1:3000 (API) and :3001 (WeChat fake), in the foreground
 	$(BIN)/python -m local
 
-test: $(BIN)/.installed $(ENGINE)  ## the whole suite: unit, integration, contention, e2e, template checks
-	$(BIN)/python -m pytest -n 2 -q
+test: $(BIN)/.installed $(ENGINE) console browser-deps  ## the whole suite: unit, integration, contention, e2e, template checks
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q  # loadgroup: the browser tests share one browser
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check shared functions local tests bench deploy
@@ -49,7 +49,7 @@ openapi: $(BIN)/.installed $(ENGINE)  ## rewrite docs/openapi.json from the hand
 	$(BIN)/python -m local.openapi
 
 clean:
-	rm -rf $(VENV) .venv-checkov .venv312 .venv-sam .aws-sam/deploy-checks .pytest_cache .mypy_cache .ruff_cache node_modules
+	rm -rf $(VENV) .venv-checkov .venv312 .venv-sam .aws-sam/deploy-checks .pytest_cache .mypy_cache .ruff_cache node_modules console/node_modules console/dist
 
 # ---------------------------------------------------------------- deploying (issue 16; docs/deploying.md)
 ENV ?= dev
@@ -70,3 +70,34 @@ deploy: $(BIN)/.installed  ## make deploy ENV=dev|prod|prod-cn [PARAMS="Key=Valu
 
 secrets: $(BIN)/.installed  ## make secrets ENV=dev: fill the WeChatSecret (app secret, WeChat Pay keys) of a deployed stack
 	$(BIN)/python -m deploy.secrets $(ENV)
+
+# The merchant console (issue 8): npm ci when the lock file changed, vite build when a source changed.
+CONSOLE_SRC := $(shell find console/src console/public -type f 2>/dev/null) console/index.html console/vite.config.js
+console/node_modules/.installed: console/package.json console/package-lock.json
+	@command -v npm >/dev/null || { echo "the console needs Node 20 and npm on PATH" >&2; exit 1; }
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+console/dist/index.html: console/node_modules/.installed $(CONSOLE_SRC)
+	cd console && npx vite build --logLevel warn
+	@touch $@
+
+console: console/dist/index.html  ## build the console into console/dist (served at /console/)
+
+# After `sam deploy`: upload the build to the stack's console bucket and refresh CloudFront (STACK=<stack name>).
+console-deploy: console/dist/index.html
+	@test -n "$(STACK)" || { echo "usage: make console-deploy STACK=<stack name>" >&2; exit 1; }
+	@out() { aws cloudformation describe-stacks --stack-name "$(STACK)" --query "Stacks[0].Outputs[?OutputKey=='$$1'].OutputValue" --output text; }; \
+	BUCKET=$$(out ConsoleBucketName); DIST=$$(out ConsoleDistributionId); \
+	aws s3 sync console/dist/assets "s3://$$BUCKET/console/assets" --cache-control "public,max-age=31536000,immutable" && \
+	aws s3 cp console/dist/index.html "s3://$$BUCKET/console/index.html" --cache-control "no-cache" && \
+	aws s3 sync console/dist "s3://$$BUCKET/console" --delete --exclude "assets/*" --exclude index.html && \
+	aws cloudfront create-invalidation --distribution-id "$$DIST" --paths "/console/index.html" >/dev/null && \
+	echo "console: $$(out ConsoleUrl)"
+
+# The browser tests drive Debian's chromium with its chromedriver; installed here when missing (root or sudo),
+# with a CJK font so screenshots show Chinese (the tests themselves read the DOM, not pixels).
+browser-deps:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver -a -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); echo "installing chromium and chromium-driver (browser tests)"; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver fonts-wqy-zenhei; }

@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from local import console_static
 from local.apigw import ApiGateway
 from local.httpd import serve_in_background
 
@@ -48,6 +49,9 @@ class ApiServer:
                     return
                 body = self.rfile.read(length) if length else b""
                 path = urlsplit(self.path).path
+                if console_static.wants(path):  # the merchant console (console/dist), issue 8
+                    console_static.serve(self, body, server.gateway.cloud.wechat_base if server.gateway else None)
+                    return
                 if self.command == "GET" and path == "/openapi.json":
                     # `servers` names this stack as it runs (its port is often chosen at start), not a fixed one.
                     doc = {**server.openapi, "servers": [{"url": server.base_url, "description": "this stack"}]}

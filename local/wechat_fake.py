@@ -53,6 +53,10 @@ class WeChatFake:
 
         self.wxacode = WxaCodeFake(self.msg)  # mini-program codes (wxacode.getUnlimited)
         self.extra.append(self.wxacode)
+        from local.wechat_console_fake import ConsoleScanFake
+
+        self.console = ConsoleScanFake(lambda: self.api_base)  # POST /_sim/console-scan: a demo scan (local only)
+        self.extra.append(self.console)
 
     @property
     def base_url(self) -> str:

@@ -76,7 +76,7 @@ class Actors:
         resp = self.client.post("/admin/staff", {"member_id": who["member_id"], "role": role, "store_ids": store_ids},
                                 token=self.admin["token"])
         assert resp.status == 201, resp.body
-        return self.client.login(code)  # roles take effect at the next login
+        return self.client.login(code)  # a fresh token carrying the roles (they are in force at once too)
 
     def store(self, store_id: str = "s1", **fields: Any) -> dict[str, Any]:
         body = {"store_id": store_id, "name": f"Store {store_id}", "city": "上海", "address": "1 Road",

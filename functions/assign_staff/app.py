@@ -1,4 +1,4 @@
-"""POST /admin/staff: make a member a clerk or manager of stores (effective at their next login)."""
+"""POST /admin/staff: make a member a clerk or manager of stores (in force from their next request)."""
 
 from typing import Annotated
 

@@ -1,9 +1,12 @@
 """The REQUEST authorizer: a valid session token of a member who still exists allows the call.
 
-Besides the signature and expiry, one strongly consistent GetItem (the profile's status, projected) refuses the
-tokens of an erased member at once: once DELETE /me has answered, the old token gets 401. No in-memory cache of
-the answer: a cache would let an erased member's token through on every warm container for its lifetime, and
-the read costs one small RCU (API Gateway's own authorizer cache is off for the same reason: ReauthorizeEvery 0).
+Besides the signature and expiry, one strongly consistent GetItem (the profile's status and staff access,
+projected) refuses the tokens of an erased member at once: once DELETE /me has answered, the old token gets 401.
+The same read gives the member's staff access as stored now, which replaces the token's (`_roles`): a staff
+member revoked by DELETE /admin/staff/{id} acts without the staff role from the next request, with any token.
+No in-memory cache of the answer: a cache would let an erased member's token through on every warm container for
+its lifetime, and the read costs one small RCU (API Gateway's own authorizer cache is off for the same reason:
+ReauthorizeEvery 0; services/access.py `on_access_revoked` is where a cache flush would go).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from storeloop import tokens
-from storeloop.data.access import member_status
+from storeloop.caller import Caller
+from storeloop.data.access import MemberAccess, member_access
 from storeloop.data.connection import dynamodb_client
 from storeloop.settings import get_settings
 
@@ -39,11 +43,21 @@ def _bearer(event: dict) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def _member_may_call(member_id: str, event: dict) -> bool:
-    status = member_status(member_id)
-    if status == "active":
+def _member_may_call(access: MemberAccess, event: dict) -> bool:
+    if access.status == "active":
         return True
-    return status == "erasing" and (event.get("httpMethod"), event.get("resource")) == ERASE_ROUTE
+    return access.status == "erasing" and (event.get("httpMethod"), event.get("resource")) == ERASE_ROUTE
+
+
+def _roles(caller: Caller, access: MemberAccess) -> Caller:
+    """The caller with the staff access stored now (once the profile keeps it) in place of the token's."""
+    if access.access_version is None:
+        return caller  # a profile whose access never changed since it is kept there: the token's roles stand
+    roles = [r for r in caller.roles if r != "staff"]
+    if access.staff_role and access.staff_store_ids:
+        roles.insert(1 if roles[:1] == ["member"] else 0, "staff")
+        return Caller(caller.member_id, tuple(roles), access.staff_store_ids, access.staff_role)
+    return Caller(caller.member_id, tuple(roles), (), None)
 
 
 def lambda_handler(event: dict, context: Any) -> dict:
@@ -55,9 +69,11 @@ def lambda_handler(event: dict, context: Any) -> dict:
     except tokens.TokenInvalid as exc:
         logger.info("token rejected", extra={"reason": type(exc).__name__})
         raise Exception("Unauthorized") from None
-    if not _member_may_call(caller.member_id, event):
+    access = member_access(caller.member_id)
+    if access is None or not _member_may_call(access, event):
         logger.info("token rejected", extra={"reason": "member_erased", "member_id": caller.member_id})
         raise Exception("Unauthorized")
+    caller = _roles(caller, access)
     return {
         "principalId": caller.member_id,
         "policyDocument": _policy("Allow", event.get("methodArn", "")),

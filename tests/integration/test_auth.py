@@ -111,14 +111,14 @@ def test_health_needs_no_token(client):
     assert resp.status == 200 and resp.json() == {"status": "ok"}
 
 
-def test_staff_roles_take_effect_at_the_next_login(client, actors):
+def test_staff_roles_are_in_the_next_login_token(client, actors):
     actors.store("s1")
     before = client.login("clerk-1")
     resp = client.post("/admin/staff", {"member_id": before["member_id"], "role": "clerk", "store_ids": ["s1"]},
                        token=actors.admin["token"])
     assert resp.status == 201
     assert resp.json() == {"member_id": before["member_id"], "role": "clerk", "store_ids": ["s1"],
-                           "effective": "next_login"}
+                           "effective": "now"}
     after = client.login("clerk-1")
     assert after["roles"] == ["member", "staff"] and after["store_ids"] == ["s1"]
     claims = jwt.decode(after["token"], options={"verify_signature": False})

@@ -195,7 +195,8 @@ def release_shard(campaign_id: str, template_id: str, shard: int, at: str) -> in
                 tx.save(record, condition=StockRelease.PK.does_not_exist())
                 if units:
                     tx.update(StockShard(shard_pk(template_id, shard), "STOCK"),
-                              actions=[StockShard.remaining.add(-units)], condition=StockShard.remaining == units)
+                              actions=[StockShard.remaining.add(-units), StockShard.released.add(units)],
+                              condition=StockShard.remaining == units)
             return units
         except TransactWriteError as exc:
             codes = cancellation_codes(exc) + [None, None]

@@ -22,6 +22,8 @@ PUBLISHED_PARTITION = "CAMPAIGNS#PUBLISHED"
 # claim never waits for the flow: a published campaign is `scheduled` until starts_at, `live` until ends_at.
 DRAFT, SCHEDULED, CANCELLED = "draft", "scheduled", "cancelled"
 PUBLISHED_STATUSES = (SCHEDULED, "live", "ended")
+PAUSED = "paused"  # HQ paused a live campaign (data/campaign_admin.py): claims refused until resumed
+ALL_CAMPAIGNS = "CAMPAIGNS"  # GSI2 partition of every campaign, newest first (HQ's list, data/campaign_admin.py)
 
 
 class NotChanged(Exception):
@@ -47,6 +49,8 @@ class Campaign(Entity):
 
     def status_at(self, now: datetime) -> str:
         """draft and cancelled as stored; a published campaign is scheduled, live or ended by the clock."""
+        if self.status == PAUSED:
+            return "ended" if now >= parse_rfc3339(self.ends_at) else PAUSED
         if self.status not in PUBLISHED_STATUSES:
             return self.status
         if now < parse_rfc3339(self.starts_at):
@@ -72,7 +76,8 @@ def create_campaign(campaign_id: str, name: str, starts_at: str, ends_at: str, t
                     reminder_template_id: str | None, created_at: str, created_by: str) -> Campaign:
     campaign = Campaign(campaign_pk(campaign_id), "CAMPAIGN", campaign_id=campaign_id, name=name, status=DRAFT,
                         starts_at=starts_at, ends_at=ends_at, template_ids=template_ids,
-                        reminder_template_id=reminder_template_id, created_at=created_at, created_by=created_by)
+                        reminder_template_id=reminder_template_id, created_at=created_at, created_by=created_by,
+                        GSI2PK=ALL_CAMPAIGNS, GSI2SK=f"{time.time_ns():020d}#{campaign_id}")
     campaign.save(condition=Campaign.PK.does_not_exist())
     return campaign
 
@@ -136,7 +141,7 @@ def cancel(campaign_id: str, at: str) -> Campaign:
         item.update(
             actions=[Campaign.status.set(CANCELLED), Campaign.cancelled_at.set(at),
                      Campaign.GSI1PK.remove(), Campaign.GSI1SK.remove()],
-            condition=Campaign.status.is_in(DRAFT, *PUBLISHED_STATUSES) & (Campaign.ends_at > at),
+            condition=Campaign.status.is_in(DRAFT, PAUSED, *PUBLISHED_STATUSES) & (Campaign.ends_at > at),
         )
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
@@ -165,7 +170,8 @@ def live_campaigns(now: str, limit: int, start_key: dict[str, str] | None
     campaigns are outside the key range) and a filter on starts_at (scheduled ones are few). `start_key` and
     the returned key are plain `{"PK", "SK", "GSI1PK", "GSI1SK"}` strings (the caller makes them a cursor).
     """
-    query = Campaign.gsi1.query(PUBLISHED_PARTITION, Entity.GSI1SK > now, filter_condition=Campaign.starts_at <= now,
+    query = Campaign.gsi1.query(PUBLISHED_PARTITION, Entity.GSI1SK > now,
+                                filter_condition=(Campaign.starts_at <= now) & (Campaign.status != PAUSED),
                                 limit=limit + 1, page_size=limit + 1,
                                 last_evaluated_key=_dynamo_key(start_key))
     items = cast(list[Campaign], list(query))  # GSI1 is declared on Entity; this partition holds only Campaign items

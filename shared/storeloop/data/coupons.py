@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -30,14 +31,18 @@ THROTTLED = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "Requ
 
 # A fresh code and coupon id after a collision (1 in 10^12 per live code) or a transaction conflict.
 MAX_CLAIM_RETRIES = 5
-# Stock shards never gain units (claims only take; a reversal or an order's release restores the coupon, not the
-# stock), so a shard seen empty stays empty: this process skips it from then on, and a sold-out template answers
-# SOLD_OUT without a write. Bounded so a long-lived container does not grow without end.
+# Claims never add units (a reversal or an order's release restores the coupon, not the stock); only a restock
+# does, and a restock raises the template's total_stock. So a shard seen empty stays empty for that total: this
+# process skips it from then on (keyed by shard and total, `_empty_key`), and a sold-out template answers SOLD_OUT
+# without a write. Bounded so a long-lived container does not grow without end.
 _KNOWN_EMPTY_LIMIT = 50_000
 _known_empty: set[str] = set()
 _known_empty_lock = threading.Lock()
 _TEMPLATE_CACHE_LIMIT = 1_000
-_template_cache: dict[str, CouponTemplate] = {}
+# Templates change only by an admin's edit or restock (services/template_admin.py): a warm container keeps one
+# this long, so an edit or a restock reaches every container's claims within it.
+TEMPLATE_CACHE_SECONDS = 5.0
+_template_cache: dict[str, tuple[float, CouponTemplate]] = {}
 _shuffle = random.Random()  # noqa: S311 - spreads load over shards; nothing secret depends on it
 
 
@@ -55,6 +60,11 @@ def _whole(value: Any) -> int | None:
 
 def template_pk(template_id: str) -> str:
     return f"TEMPLATE#{template_id}"
+
+
+def templates_pk(status: str) -> str:
+    """GSI1 partition listing templates by status (`active` | `archived`), newest first by GSI1SK."""
+    return f"TEMPLATES#{status}"
 
 
 def shard_pk(template_id: str, shard: int) -> str:
@@ -124,6 +134,7 @@ class StockShard(Entity):
     template_id = UnicodeAttribute()
     shard = NumberAttribute()
     remaining = NumberAttribute()
+    released = NumberAttribute(null=True)  # units a campaign's end took off (data/campaign_flow.release_shard)
 
 
 class MemberHolding(Entity):
@@ -230,7 +241,8 @@ def create_template(template_id: str, fields: dict[str, Any], created_at: str, c
         validity_starts_at=validity.get("starts_at"), validity_ends_at=validity.get("ends_at"),
         validity_days=validity.get("days"), channels=list(fields["channels"]), store_ids=list(fields["store_ids"]),
         shards=n, created_at=created_at, created_by=created_by,
-        return_on_refund=bool(fields.get("return_on_refund", False)))
+        return_on_refund=bool(fields.get("return_on_refund", False)),
+        GSI1PK=templates_pk("active"), GSI1SK=f"{time.time_ns():020d}#{template_id}")  # HQ's list, newest last
     with TransactWrite(connection=connection()) as tx:
         tx.save(template, condition=CouponTemplate.PK.does_not_exist())
         for i, units in enumerate(split_stock(total, n)):
@@ -247,18 +259,27 @@ def get_template(template_id: str) -> CouponTemplate | None:
 
 
 def cached_template(template_id: str) -> CouponTemplate | None:
-    """A template never changes once created, so a warm container keeps it: a claim then reads no template.
+    """A warm container keeps a template TEMPLATE_CACHE_SECONDS: a claim then reads no template item.
 
     At a flash sale's 10,000 claims/s one template item read per claim would exceed what one partition serves.
     """
-    template = _template_cache.get(template_id)
-    if template is None:
-        template = get_template(template_id)
-        if template is not None:
-            if len(_template_cache) >= _TEMPLATE_CACHE_LIMIT:
-                _template_cache.clear()
-            _template_cache[template_id] = template
+    hit = _template_cache.get(template_id)
+    if hit is not None and time.monotonic() - hit[0] < TEMPLATE_CACHE_SECONDS:
+        return hit[1]
+    template = get_template(template_id)
+    if template is not None:
+        if len(_template_cache) >= _TEMPLATE_CACHE_LIMIT:
+            _template_cache.clear()
+        _template_cache[template_id] = (time.monotonic(), template)
     return template
+
+
+def forget_template(template_id: str) -> None:
+    _template_cache.pop(template_id, None)
+
+
+def _empty_key(template: CouponTemplate, shard: int) -> str:
+    return f"{shard_pk(template.template_id, shard)}@{int(template.total_stock)}"
 
 
 def get_templates(template_ids: Iterable[str]) -> dict[str, CouponTemplate]:
@@ -285,17 +306,17 @@ def _remember_empty(pk: str) -> None:
         _known_empty.add(pk)
 
 
-def _shards_in_stock(template_id: str, shards: list[int]) -> list[int]:
+def _shards_in_stock(template: CouponTemplate, shards: list[int]) -> list[int]:
     """Of `shards`, those that still had stock on a (cheap, eventually consistent) read.
 
     A stale read can only show more stock than there is, never less, since stock only goes down: a shard read
     as empty is empty, and a stale non-zero costs at most one failed transaction.
     """
     found = {int(s.shard): int(s.remaining)
-             for s in StockShard.batch_get([(shard_pk(template_id, i), "STOCK") for i in shards])}
+             for s in StockShard.batch_get([(shard_pk(template.template_id, i), "STOCK") for i in shards])}
     for i in shards:
         if found.get(i, 0) <= 0:
-            _remember_empty(shard_pk(template_id, i))
+            _remember_empty(_empty_key(template, i))
     return [i for i in shards if found.get(i, 0) > 0]
 
 
@@ -314,7 +335,7 @@ def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at
     limit = int(template.per_member_limit)
     valid_from, valid_until = validity_window(template.validity(), claimed_at)
     at = to_rfc3339(claimed_at)
-    shards = [i for i in range(int(template.shards)) if shard_pk(template_id, i) not in _known_empty]
+    shards = [i for i in range(int(template.shards)) if _empty_key(template, i) not in _known_empty]
     _shuffle.shuffle(shards)
     swept = False
     retries = 0
@@ -350,10 +371,10 @@ def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at
             if codes[3] == CONDITION_FAILED:
                 raise ClaimLimitReached() from None
             if codes[2] == CONDITION_FAILED:
-                _remember_empty(shard_pk(template_id, shard))
+                _remember_empty(_empty_key(template, shard))
                 shards.pop(0)
                 if not swept and shards:
-                    shards = _shards_in_stock(template_id, shards)
+                    shards = _shards_in_stock(template, shards)
                     swept = True
                 continue
             if any(c in THROTTLED for c in codes):

@@ -83,16 +83,6 @@ def get_staff(member_id: str) -> StaffAssignment | None:
         return None
 
 
-def put_staff(member_id: str, role: str, store_ids: list[str]) -> StaffAssignment:
-    item = StaffAssignment(member_pk(member_id), "STAFF", member_id=member_id, role=role,
-                           store_ids=store_ids, updated_at=to_rfc3339(now()))
-    # Only for an existing member: the condition checks the profile in the same transaction.
-    with TransactWrite(connection=connection()) as tx:
-        tx.condition_check(MemberProfile, member_pk(member_id), "PROFILE", condition=MemberProfile.PK.exists())
-        tx.save(item)
-    return item
-
-
 def start_membership(tx: TransactWrite, member_id: str, at: str, store_id: str | None,
                      campaign_id: str | None = None) -> None:
     """Add to `tx` the update that makes a shopper a member at their first redemption, paid order or POS sale.

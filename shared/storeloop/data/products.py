@@ -8,7 +8,7 @@ Keys (docs/data-model.md, "Products, orders and points"):
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -16,6 +16,7 @@ from storeloop.data.models import Entity, cancellation_codes, connection, read_p
 from storeloop.data.stores import store_pk
 
 STOCK_PREFIX = "STOCK#"
+PRODUCTS_PARTITION = "PRODUCTS"  # GSI1 of every product item, by sku (HQ's list)
 
 
 class ProductExists(Exception):
@@ -35,6 +36,7 @@ class Product(Entity):
     name = UnicodeAttribute()
     price_fen = NumberAttribute()
     created_at = UnicodeAttribute()
+    store_ids = UnicodeSetAttribute(null=True)  # the stores holding a stock item of it (HQ's list, data/product_admin)
 
 
 class StoreStock(Entity):
@@ -49,6 +51,7 @@ class StoreStock(Entity):
     pos_update_id = UnicodeAttribute(null=True)
     pos_count = NumberAttribute(null=True)
     pos_synced_at = UnicodeAttribute(null=True)
+    active = BooleanAttribute(null=True)  # False: deactivated by HQ, cannot be ordered (copied from the product)
 
     def public(self) -> dict:
         return {"sku": self.sku, "name": self.name, "price_fen": int(self.price_fen), "stock": int(self.stock)}
@@ -60,7 +63,8 @@ def stock_key(store_id: str, sku: str) -> tuple[str, str]:
 
 def create_product(sku: str, name: str, price_fen: int, stock: dict[str, int], created_at: str) -> Product:
     """The product and its stock at each store, all or nothing; an existing sku is refused."""
-    product = Product(product_pk(sku), "PRODUCT", sku=sku, name=name, price_fen=price_fen, created_at=created_at)
+    product = Product(product_pk(sku), "PRODUCT", sku=sku, name=name, price_fen=price_fen, created_at=created_at,
+                      store_ids=set(stock) or None, GSI1PK=PRODUCTS_PARTITION, GSI1SK=sku)
     try:
         with TransactWrite(connection=connection()) as tx:
             tx.save(product, condition=Product.PK.does_not_exist())
@@ -83,5 +87,6 @@ def store_stock(store_id: str, limit: int, after: dict[str, str] | None) -> tupl
     """A store's products with their stock, by sku; the key to continue after, or None on the last page."""
     start = start_key(after)
     query = StoreStock.query(store_pk(store_id), StoreStock.SK.startswith(STOCK_PREFIX), limit=limit + 1,
+                             filter_condition=StoreStock.active.does_not_exist() | (StoreStock.active == True),  # noqa: E712
                              last_evaluated_key=start)
     return read_page(query, limit)

@@ -10,7 +10,7 @@ from storeloop.domain.clock import parse_rfc3339
 from storeloop.schemas import RequestModel
 from storeloop.schemas.coupons import CouponTemplateOut, Id, Rfc3339, unique_values
 
-CampaignStatus = Literal["draft", "scheduled", "live", "ended", "cancelled"]
+CampaignStatus = Literal["draft", "scheduled", "live", "paused", "ended", "cancelled"]
 
 
 class CreateCampaignRequest(RequestModel):

@@ -69,7 +69,7 @@ class StaffOut(BaseModel):
     member_id: str
     role: str
     store_ids: list[str]
-    effective: str = "next_login"
+    effective: str = Field(default="now", description="in force from the member's next request, any token")
 
 
 class PosSecretOut(BaseModel):

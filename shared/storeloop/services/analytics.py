@@ -433,6 +433,9 @@ def process_stream_batch(records: list[dict[str, Any]], time_left_ms: Callable[[
             aside.add(i)
     if index:
         data.put_index_items(index)
+    from storeloop.data import store_day  # issue 8: the pickups waiting per store (GET /stores/{id}/orders)
+
+    store_day.apply_pickup_index(store_day.pickup_index_changes(pending))
     changes = [[] if i in aside else recognise(r) for i, r in enumerate(pending)]
     flat = [c for found in changes for c in found]
     campaign_of = campaigns_of_orders(flat)

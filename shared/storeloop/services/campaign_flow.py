@@ -152,7 +152,7 @@ def go_live(campaign_id: str) -> dict[str, Any]:
             campaign = _campaign(campaign_id)
             if campaign is None or campaign.status == campaign_data.CANCELLED:
                 return {"campaign_id": campaign_id, "status": "cancelled", "reminder_at": None}
-    if campaign.status not in (campaign_data.SCHEDULED, data.LIVE, data.ENDED):
+    if campaign.status not in (campaign_data.SCHEDULED, data.LIVE, data.ENDED, campaign_data.PAUSED):
         raise RuntimeError(f"campaign {campaign_id} is {campaign.status}, not published")
     remind = reminder_time(parse_rfc3339(campaign.starts_at), parse_rfc3339(campaign.ends_at))
     reminder_at = utc_z(remind) if campaign.reminder_template_id and remind > now else None
@@ -219,15 +219,15 @@ def end(campaign_id: str) -> dict[str, Any]:
     if campaign is None or campaign.status == campaign_data.CANCELLED:
         return {"campaign_id": campaign_id, "status": "cancelled" if campaign else "gone"}
     _not_before(parse_rfc3339(campaign.ends_at))
-    if campaign.status == data.LIVE:
+    if campaign.status in (data.LIVE, campaign_data.PAUSED):  # a campaign paused at its end ends too
         try:
-            data.set_status(campaign_id, data.ENDED, data.LIVE, to_rfc3339(clock.now()),
+            data.set_status(campaign_id, data.ENDED, campaign.status, to_rfc3339(clock.now()),
                             data.CampaignFlowState.ended_at)
         except data.NotChanged:
             campaign = _campaign(campaign_id)
             if campaign is None or campaign.status == campaign_data.CANCELLED:
                 return {"campaign_id": campaign_id, "status": "cancelled"}
-    if campaign.status not in (data.LIVE, data.ENDED):
+    if campaign.status not in (data.LIVE, data.ENDED, campaign_data.PAUSED):
         raise RuntimeError(f"campaign {campaign_id} is {campaign.status}, not live")
     logger.info("campaign ended", extra={"campaign_id": campaign_id})
     return {"campaign_id": campaign_id, "status": data.ENDED}

@@ -147,6 +147,9 @@ def create_order(settings: Settings, caller: Caller, body: CreateOrderRequest) -
     except order_data.Busy:
         raise RateLimited("too many orders at once, retry", headers={"Retry-After": "1"}) from None
     _unknown_lines(body, stock)
+    inactive = next((item.sku for item in body.items if stock[item.sku].active is False), None)
+    if inactive is not None:  # issue 8: HQ deactivated it (PATCH /admin/products/{sku} {"active": false})
+        raise Conflict(f"{inactive} is no longer sold", code="PRODUCT_INACTIVE", details={"sku": inactive})
     if profile is None or not profile.openid_enc:
         raise Forbidden("this member can no longer order")  # erased between login and now
     lines = [(item.sku, stock[item.sku].name, item.qty, int(stock[item.sku].price_fen)) for item in body.items]

@@ -111,6 +111,9 @@ def erase_member(settings: Settings, caller: Caller) -> ErasureOut:
     profile = data.get_item(member_pk(m), "PROFILE")
     if profile is not None:
         data.mark_erasing(m, at)
+        from storeloop.services.access import on_member_erased  # issue 8: staff links, the revocation hook
+
+        on_member_erased(m)
         if profile.get("openid_enc"):
             openid = crypto.decrypt(settings.data_key, profile["openid_enc"], "openid")
             data.delete_openid_link(crypto.keyed_hash(settings.data_key, openid, "openid"), m)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from storeloop import crypto
-from storeloop.data import members, stores
+from storeloop.data import stores
 from storeloop.domain.geo import geohash_encode, geohash_neighbors, haversine_m
 from storeloop.errors import Conflict, NotFound, ValidationFailed
 from storeloop.schemas.stores import AssignStaffRequest, CreateStoreRequest, PosSecretOut, StaffOut, StoreOut
@@ -56,12 +56,9 @@ def assign_staff(body: AssignStaffRequest) -> StaffOut:
     if unknown:
         raise ValidationFailed("unknown store ids", details=[{"field": "store_ids", "issue": "unknown",
                                                                "message": ", ".join(unknown)}])
-    from pynamodb.exceptions import TransactWriteError
+    from storeloop.services import access  # the staff assignment and its revocation (issue 8)
 
-    try:
-        members.put_staff(body.member_id, body.role, store_ids)
-    except TransactWriteError:
-        raise NotFound(f"member {body.member_id} not found") from None
+    access.assign_staff(body.member_id, body.role, store_ids)
     return StaffOut(member_id=body.member_id, role=body.role, store_ids=store_ids)
 
 
