@@ -10,7 +10,7 @@ from storeloop.data import campaigns, coupons, stores
 from storeloop.domain import clock
 from storeloop.domain.clock import parse_rfc3339, to_rfc3339
 from storeloop.domain.coupons import CouponRule
-from storeloop.domain.errors import CampaignNotLive, CouponAlreadyRedeemed, CouponExpired
+from storeloop.domain.errors import CampaignNotLive, CouponAlreadyRedeemed, CouponExpired, NotInAudience
 from storeloop.errors import NotFound, RateLimited, ValidationFailed
 from storeloop.schemas.coupons import (
     ClaimOut,
@@ -22,6 +22,7 @@ from storeloop.schemas.coupons import (
     QrOut,
     is_id,
 )
+from storeloop.services import segments, sources
 from storeloop.settings import Settings
 
 QR_TOKEN_TYPE = "coupon_qr"  # noqa: S105 - a token type name, not a secret
@@ -62,8 +63,12 @@ def claim_coupon(caller: Caller, campaign_id: str, body: ClaimRequest) -> ClaimO
     template = coupons.cached_template(body.template_id)
     if template is None:
         raise NotFound(f"template {body.template_id} not found")
+    # --- issue 9: who the campaign is for, and where the shopper came from
+    if campaign.audience_segment_id and not segments.in_audience(caller.member_id, campaign.audience_segment_id):
+        raise NotInAudience()
+    source = sources.resolve(campaign_id, body.source, body.scene) if body.source or body.scene else None
     try:
-        coupon = coupons.claim(template, campaign_id, caller.member_id, now)
+        coupon = coupons.claim(template, campaign_id, caller.member_id, now, source=source)
     except coupons.Throttled:
         raise RateLimited("too many claims right now, retry", headers={"Retry-After": "1"}) from None
     return ClaimOut(coupon=CouponOut(**coupon.public(now)))

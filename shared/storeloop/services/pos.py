@@ -97,7 +97,8 @@ def record_sale(settings: Settings, store_id: str, headers: Mapping[str, str], r
             points_data.note_redeemed(tx, store_id, sale.sale_id, code, token)
 
         try:
-            verification.redeem_coupon(code, store_id, sale.total_fen, None, "store", tx_extra=note)
+            verification.redeem_coupon(code, store_id, sale.total_fen, None, "store", tx_extra=note,
+                                       lines=[(i.sku, i.qty, i.price_fen) for i in sale.items])  # issue 9: skus
         except (DomainError, ApiError) as exc:
             # The sale happened whatever we think of the coupon: record it, and tell the till which were refused.
             rejected.append({"code": code, "error": exc.code})
