@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StrictInt, ValidationInfo, field_validator, model_serializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+)
 
 from storeloop.domain.clock import parse_rfc3339, to_rfc3339
 from storeloop.schemas import RequestModel
@@ -92,7 +101,7 @@ class CreateCouponTemplateRequest(RequestModel):
                                           description="units issued per China day across all shoppers")
     skus: Annotated[list[Annotated[str, Field(pattern=SKU_PATTERN)]], AfterValidator(unique_values)] | None = Field(
         default=None, min_length=1, max_length=100, description="the coupon applies to these lines only")
-    return_on_refund: bool = Field(default=False, description="a refunded order gives the coupon back if still valid")
+    return_on_refund: StrictBool = Field(default=False, description="a refunded order gives the coupon back if still valid")
 
     @field_validator("amount_off_fen", "percent_off", "max_off_fen", "gift_sku")
     @classmethod

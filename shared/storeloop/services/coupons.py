@@ -22,7 +22,6 @@ from storeloop.schemas.coupons import (
     QrOut,
     is_id,
 )
-from storeloop.services import segments, sources
 from storeloop.settings import Settings
 
 QR_TOKEN_TYPE = "coupon_qr"  # noqa: S105 - a token type name, not a secret
@@ -64,9 +63,17 @@ def claim_coupon(caller: Caller, campaign_id: str, body: ClaimRequest) -> ClaimO
     if template is None:
         raise NotFound(f"template {body.template_id} not found")
     # --- issue 9: who the campaign is for, and where the shopper came from
-    if campaign.audience_segment_id and not segments.in_audience(caller.member_id, campaign.audience_segment_id):
-        raise NotInAudience()
-    source = sources.resolve(campaign_id, body.source, body.scene) if body.source or body.scene else None
+    # (imported here: a plain claim loads neither, so the claim function's cold start stays as it was)
+    if campaign.audience_segment_id:
+        from storeloop.services import segments
+
+        if not segments.in_audience(caller.member_id, campaign.audience_segment_id):
+            raise NotInAudience()
+    source = None
+    if body.source or body.scene:
+        from storeloop.services import sources
+
+        source = sources.resolve(campaign_id, body.source, body.scene)
     try:
         coupon = coupons.claim(template, campaign_id, caller.member_id, now, source=source)
     except coupons.Throttled:
