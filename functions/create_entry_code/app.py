@@ -1,4 +1,4 @@
-"""POST /admin/campaigns/{campaign_id}/entry-codes: the campaign's mini-program code for a channel and store (issue 9)."""
+"""POST /admin/campaigns/{campaign_id}/entry-codes: a campaign's mini-program code per channel and store (issue 9)."""
 
 from typing import Annotated
 

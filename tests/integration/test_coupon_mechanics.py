@@ -143,8 +143,9 @@ def test_sku_scope_at_the_till_online_and_at_the_pos(client, actors, admin, shop
     resp = client.post("/orders", {"store_id": "s1", "items": [{"sku": "beans", "qty": 1}],
                                    "coupon_id": coupons[1]["coupon_id"]}, token=token)
     assert error(resp) == "COUPON_NOT_APPLICABLE"
-    order = ok(client.post("/orders", {"store_id": "s1", "items": [{"sku": "beans", "qty": 1}, {"sku": "latte", "qty": 1}],
-                                       "coupon_id": coupons[1]["coupon_id"]}, token=token), 201)["order"]
+    both = [{"sku": "beans", "qty": 1}, {"sku": "latte", "qty": 1}]
+    order = ok(client.post("/orders", {"store_id": "s1", "items": both, "coupon_id": coupons[1]["coupon_id"]},
+                           token=token), 201)["order"]
     assert (order["total_fen"], order["discount_fen"]) == (11000, 1500)
 
     # POS: a sale without a latte line refuses the coupon (the sale itself is recorded); with one, it is redeemed.

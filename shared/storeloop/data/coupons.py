@@ -420,9 +420,9 @@ def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at
                           condition=MemberHolding.claimed.does_not_exist() | (MemberHolding.claimed < limit))
                 if daily:
                     d = day_shards[0]
+                    expires = int(claimed_at.timestamp()) + DAILY_SHARD_TTL_SECONDS
                     tx.update(DailyShard(daily_shard_pk(template_id, day, d), "DAILY"),
-                              actions=[DailyShard.issued.add(1),
-                                       DailyShard.expires_at.set(int(claimed_at.timestamp()) + DAILY_SHARD_TTL_SECONDS)],
+                              actions=[DailyShard.issued.add(1), DailyShard.expires_at.set(expires)],
                               condition=DailyShard.issued.does_not_exist() | (DailyShard.issued < day_caps[d]))
                 if extra is not None:
                     extra(tx)
@@ -490,8 +490,9 @@ def coupon_rule(coupon: Coupon) -> CouponRule:
     return CouponRule(kind=coupon.kind, amount_off_fen=_whole(coupon.amount_off_fen),  # type: ignore[arg-type]
                       percent_off=_whole(coupon.percent_off), max_off_fen=_whole(coupon.max_off_fen),
                       gift_sku=coupon.gift_sku, min_spend_fen=int(coupon.min_spend_fen or 0),
-                      channels=tuple(coupon.channels or ()), store_ids=tuple(coupon.store_ids or ()),  # type: ignore[arg-type]
-                      skus=tuple(coupon.skus or ()))
+                      channels=tuple(coupon.channels or ()),  # type: ignore[arg-type]
+                      store_ids=tuple(str(s) for s in coupon.store_ids or ()),
+                      skus=tuple(str(s) for s in coupon.skus or ()))
 
 
 def coupon_window(coupon: Coupon) -> tuple[datetime, datetime]:

@@ -2,7 +2,7 @@
 
 Keys (docs/data-model.md):
 - code  `XCODE#<hmac>` / `XCODE`: template_id, batch_id, status unused|used, used_by, used_at, coupon_id
-- batch `XBATCH#<batch_id>` / `XBATCH`: template_id, count, created_at, created_by
+- batch `XBATCH#<batch_id>` / `XBATCH`: template_id, size, created_at, created_by
 A code is marked used in the same transaction as the claim it pays for (data.coupons.claim's `extra`), on condition
 it is unused: of 20 concurrent attempts exactly one gets the coupon.
 """
@@ -34,7 +34,7 @@ class ExchangeCode(Entity):
 class ExchangeBatch(Entity):
     batch_id = UnicodeAttribute()
     template_id = UnicodeAttribute()
-    count = NumberAttribute()
+    size = NumberAttribute()  # how many codes (not `count`: that is Model.count)
     created_at = UnicodeAttribute()
     created_by = UnicodeAttribute(null=True)
 
@@ -43,7 +43,7 @@ def create_batch(batch_id: str, template_id: str, hashes: list[str], at: str, by
     """The batch record, then its codes by BatchWriteItem (25 a call; pynamodb retries unprocessed items).
     Two of 10,000 random 80-bit codes colliding has a chance of about 4e-17; a collision would only overwrite an
     unused code of the same batch with an identical one."""
-    ExchangeBatch(f"XBATCH#{batch_id}", "XBATCH", batch_id=batch_id, template_id=template_id, count=len(hashes),
+    ExchangeBatch(f"XBATCH#{batch_id}", "XBATCH", batch_id=batch_id, template_id=template_id, size=len(hashes),
                   created_at=at, created_by=by).save(condition=ExchangeBatch.PK.does_not_exist())
     with ExchangeCode.batch_write() as batch:
         for code_hash in hashes:

@@ -25,7 +25,8 @@ class CreateCampaignRequest(RequestModel):
     reminder_template_id: str | None = Field(default=None, min_length=1, max_length=128,
                                              pattern=r"^[A-Za-z0-9_-]+$",
                                              description="the WeChat subscription-message template for reminders")
-    audience: Audience | None = Field(default=None, description="issue 9: only this segment's shoppers see and claim it")
+    audience: Audience | None = Field(default=None,
+                                      description="issue 9: only this segment's shoppers see and claim it")
 
     @field_validator("ends_at")
     @classmethod

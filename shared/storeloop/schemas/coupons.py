@@ -38,6 +38,7 @@ def _rfc3339(value: str) -> str:
 Rfc3339 = Annotated[str, AfterValidator(_rfc3339), Field(json_schema_extra={"format": "date-time"})]
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
 _ID = re.compile(ID_PATTERN)
+Sku = Annotated[str, Field(pattern=SKU_PATTERN)]
 
 
 def is_id(value: str) -> bool:
@@ -99,9 +100,10 @@ class CreateCouponTemplateRequest(RequestModel):
     # --- issue 9: coupon mechanics
     daily_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_STOCK,
                                           description="units issued per China day across all shoppers")
-    skus: Annotated[list[Annotated[str, Field(pattern=SKU_PATTERN)]], AfterValidator(unique_values)] | None = Field(
+    skus: Annotated[list[Sku], AfterValidator(unique_values)] | None = Field(
         default=None, min_length=1, max_length=100, description="the coupon applies to these lines only")
-    return_on_refund: StrictBool = Field(default=False, description="a refunded order gives the coupon back if still valid")
+    return_on_refund: StrictBool = Field(default=False,
+                                         description="a refunded order gives the coupon back if still valid")
 
     @field_validator("amount_off_fen", "percent_off", "max_off_fen", "gift_sku")
     @classmethod

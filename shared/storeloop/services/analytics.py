@@ -29,8 +29,8 @@ from storeloop.data import stores as store_data
 from storeloop.domain import clock
 from storeloop.domain.clock import CN_TZ, parse_rfc3339, to_rfc3339
 from storeloop.domain.coupons import looks_like_coupon_code
-from storeloop.errors import NotFound, ValidationFailed
 from storeloop.domain.sources import parse_source_key, source_key
+from storeloop.errors import NotFound, ValidationFailed
 from storeloop.schemas.analytics import (
     CampaignAnalyticsOut,
     CampaignSourceOut,
@@ -498,7 +498,8 @@ def campaign_analytics(campaign_id: str) -> CampaignAnalyticsOut:
         redemption_rate=round(redeemed / claimed, 4) if claimed > 0 else 0.0,
         by_store=[CampaignStoreOut(store_id=r["store_id"], **{f: _number(r, f) for f in CAMPAIGN_STORE_FIELDS})
                   for r in stores],
-        by_source=[CampaignSourceOut(**parse_source_key(r.get("source_key")), **{f: _number(r, f) for f in SOURCE_FIELDS})
+        by_source=[CampaignSourceOut.model_validate({**parse_source_key(r.get("source_key")),
+                                                     **{f: _number(r, f) for f in SOURCE_FIELDS}})
                    for r in by_source])
 
 

@@ -30,8 +30,8 @@ from storeloop.domain.clock import now, to_rfc3339
 from storeloop.domain.coupons import applicable_spend, check_redeemable
 from storeloop.domain.errors import CouponAlreadyRedeemed, InsufficientPoints, OutOfStock
 from storeloop.domain.orders import price_order
-from storeloop.domain.sources import parse_source_key
 from storeloop.domain.points import points_earned
+from storeloop.domain.sources import parse_source_key
 from storeloop.errors import ApiError, Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
 from storeloop.schemas.orders import (
     CreateOrderRequest,
