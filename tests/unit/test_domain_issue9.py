@@ -37,7 +37,8 @@ def test_segment_rules_hold_together():
     newcomer = MemberFacts()
     assert matches({"members_only": True, "tiers": ["silver"], "store_ids": ["s2"]}, member, NOW)
     assert not matches({"tiers": ["gold"]}, member, NOW)
-    assert matches({"purchased_within_days": 10}, member, NOW) and not matches({"purchased_within_days": 9}, member, NOW)
+    assert matches({"purchased_within_days": 10}, member, NOW)
+    assert not matches({"purchased_within_days": 9}, member, NOW)
     assert matches({"not_purchased_for_days": 10}, member, NOW)
     assert not matches({"not_purchased_for_days": 11}, member, NOW)
     assert matches({"not_purchased_for_days": 11}, newcomer, NOW)  # never bought: not for any number of days
