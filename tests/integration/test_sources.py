@@ -141,6 +141,7 @@ def test_attribution_end_to_end_entry_code_to_funnel_row(client, actors, world, 
     member_code = ok(client.get("/me/member-code", token=cat["token"]))["code"]
     sale = till_sale(client, world["secret"], "S-1", 4000, member_code, [cats["code"]])
     assert sale["coupons_redeemed"] == [cats["code"]]
+    assert sale["coupon_sources"] == {cats["code"]: {"channel": "article", "store_id": None, "ref": "art-1111"}}
     dan = actors.member("dan")
     assert client.post(f"/campaigns/{campaign}/views", {}, token=dan["token"]).status == 202
     ok(client.post(f"/campaigns/{campaign}/claims", {"template_id": template}, token=dan["token"]), 201)
