@@ -37,6 +37,8 @@ def test_rules_are_checked_at_creation(client, admin):
     resp = segment(client, admin, members_only=True, new_shoppers_only=True)
     assert resp.status == 400 and resp.json()["error"]["details"][0]["issue"] == "contradiction"
     assert segment(client, admin, purchased_within_days=30, not_purchased_for_days=60).status == 400
+    unknown = segment(client, admin, store_ids=["nowhere"])
+    assert unknown.status == 400 and unknown.json()["error"]["details"][0]["issue"] == "unknown"
     made = ok(segment(client, admin, tiers=["bronze"], purchased_within_days=30), 201)
     got = ok(client.get(f"/admin/segments/{made['segment_id']}", token=admin))
     assert got["rules"] == {"tiers": ["bronze"], "purchased_within_days": 30} and got["size"] is None

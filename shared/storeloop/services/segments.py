@@ -29,8 +29,15 @@ def _out(segment: data.Segment) -> SegmentOut:
 def create_segment(caller: Caller, body: CreateSegmentRequest) -> SegmentOut:
     rules = body.rules.model_dump(exclude_none=True)
     problems = unsatisfiable(rules)
+    if rules.get("store_ids"):
+        from storeloop.data import stores
+
+        known = stores.get_stores(rules["store_ids"])
+        unknown = [x for x in rules["store_ids"] if x not in known]
+        if unknown:
+            problems.append({"field": "rules.store_ids", "issue": "unknown", "message": ", ".join(unknown)})
     if problems:
-        raise ValidationFailed("these rules can never match a shopper", details=problems)
+        raise ValidationFailed("these rules cannot match a shopper", details=problems)
     segment = data.create_segment("sg_" + uuid.uuid4().hex[:20], body.name, rules, to_rfc3339(clock.now()),
                                   caller.member_id)
     return _out(segment)
