@@ -64,7 +64,9 @@ def _swap(value: Any, table: dict[str, str]) -> Any:
     return json.loads(text)
 
 
-def main() -> None:
+def main(sourced: bool = False) -> None:
+    """`sourced` (issue 9, bench/claim_sourced.py): the claim names a source and its template has a daily limit, so
+    the coupon carries the source and the transaction counts today's daily shard too."""
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     import boto3
 
@@ -86,9 +88,11 @@ def main() -> None:
         client = TestClient(gateway)
         admin = client.login("admin")["token"]
         stock = 1_000_000  # a flash sale's template: the full 20 shards
+        extra: dict[str, Any] = {"daily_limit": stock} if sourced else {}  # 20 daily shards, never reached here
         template_id = client.post("/admin/coupon-templates", {
             "name": "¥20 off", "kind": "cash_off", "amount_off_fen": 2000, "min_spend_fen": 10000,
-            "total_stock": stock, "validity": {"type": "relative", "days": 7}}, token=admin).json()["template_id"]
+            "total_stock": stock, "validity": {"type": "relative", "days": 7}, **extra},
+            token=admin).json()["template_id"]
         start = clock.now() - timedelta(minutes=1)
         campaign_id = client.post("/admin/campaigns", {
             "name": "bench", "starts_at": to_rfc3339(start), "ends_at": to_rfc3339(start + timedelta(days=1)),
@@ -97,7 +101,10 @@ def main() -> None:
 
         route, params, _ = gateway.match("POST", f"/campaigns/{campaign_id}/claims")
         assert route is not None
-        body = json.dumps({"template_id": template_id}).encode()
+        claim_body: dict[str, Any] = {"template_id": template_id}
+        if sourced:
+            claim_body["source"] = {"channel": "store_qr", "store_id": "sh-jingan", "ref": "door-2026-11"}
+        body = json.dumps(claim_body).encode()
 
         def event(member_id: str, key: str) -> dict[str, Any]:
             headers = [("Host", "127.0.0.1:3000"), ("Content-Type", "application/json"), ("Idempotency-Key", key)]
@@ -155,7 +162,8 @@ def main() -> None:
         h, b = statistics.median(handler_s), statistics.median(bare_s)
         ops = statistics.mode(tuple(o) for o in ops_per_claim)
         print(f"claims measured: {CLAIMS} (after {WARMUP} warm-up), template of {stock:,} units in "
-              f"{MAX_STOCK_SHARDS} shards, with an Idempotency-Key")
+              f"{MAX_STOCK_SHARDS} shards, with an Idempotency-Key"
+              + (f"; with a source and a daily limit ({MAX_STOCK_SHARDS} daily shards)" if sourced else ""))
         print(f"DynamoDB requests per claim: {', '.join(ops)}")
         print(f"handler warm, median per claim   {h * 1000:8.2f} ms   (mean {statistics.fmean(handler_s) * 1000:.2f})")
         print(f"bare boto3 same requests, median {b * 1000:8.2f} ms   (mean {statistics.fmean(bare_s) * 1000:.2f})")
@@ -190,9 +198,12 @@ def main() -> None:
         print("write units of one claim (transactional writes: 2 WCU per KB per item; GSI and idempotency: 1):")
         for name, size, units in rows:
             print(f"  {name:34} {size:5d} B  {units} WCU")
-        minimum = 4 * 2 + 1  # stock shard, holding, coupon, code (each < 1 KB, in a transaction) + the coupon's GSI1
+        items = 5 if sourced else 4  # + today's daily shard: the daily limit's own condition needs its own item
+        minimum = items * 2 + 1  # stock shard, holding, coupon, code (each < 1 KB, in a transaction) + coupon's GSI1
         print(f"total {total} WCU per claim ({total - idem_units} without an Idempotency-Key); the invariants' "
-              f"minimum is {minimum} (4 items in one transaction + the member's index entry)")
+              f"minimum is {minimum} ({items} items in one transaction + the member's index entry"
+              + ("; the source rides on the coupon item at no extra unit while it stays under 1 KB)" if sourced
+                 else ")"))
         shard_units = 2
         print(f"paper capacity of one template: {MAX_STOCK_SHARDS} shards x {PARTITION_WCU_PER_SECOND} WCU/s "
               f"/ {shard_units} WCU per claim on a shard = "
@@ -210,7 +221,7 @@ def _forget_claim(ddb: Any, calls: list[tuple[str, dict[str, Any]]]) -> None:
             for entry in p["TransactItems"]:
                 (kind, item), = entry.items()
                 key = item.get("Key") or {"PK": item["Item"]["PK"], "SK": item["Item"]["SK"]}
-                if not key["PK"]["S"].startswith("STOCK#"):
+                if not key["PK"]["S"].startswith(("STOCK#", "DAILY#")):
                     ddb.delete_item(TableName=item["TableName"], Key=key)
         elif op == "PutItem" and "id" in p["Item"]:
             ddb.delete_item(TableName=p["TableName"], Key={"id": p["Item"]["id"]})

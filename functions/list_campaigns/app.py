@@ -16,8 +16,8 @@ def list_campaigns(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> CampaignList:
-    current_caller(app)
-    return campaigns.list_live_campaigns(limit, cursor)
+    caller = current_caller(app)
+    return campaigns.list_live_campaigns(limit, cursor, caller)
 
 
 lambda_handler = lambda_handler_for(app)

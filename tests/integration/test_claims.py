@@ -79,7 +79,8 @@ def test_a_claim_returns_the_coupon_and_takes_one_from_stock(client, actors, adm
     assert resp.status == 201, resp.body
     coupon = resp.json()["coupon"]
     assert set(coupon) == {"coupon_id", "template_id", "campaign_id", "code", "status", "kind", "amount_off_fen",
-                           "min_spend_fen", "valid_from", "valid_until", "store_ids", "channels", "claimed_at"}
+                           "min_spend_fen", "valid_from", "valid_until", "store_ids", "channels", "claimed_at",
+                           "source"}  # issue 9: where the shopper came from (direct here)
     assert coupon["status"] == "active" and coupon["kind"] == "cash_off" and coupon["amount_off_fen"] == 1000
     assert len(coupon["code"]) == 12 and coupon["code"].isdigit()
     assert coupon["min_spend_fen"] == 5000 and coupon["store_ids"] == ["s1"] and coupon["channels"] == ["store"]

@@ -59,7 +59,7 @@ def test_a_sale_with_a_member_code_earns_points_and_starts_membership(client, ti
     resp = post(client, sale(member_code=till["code"]), till["secret"])
     assert resp.status == 200, resp.body
     assert resp.json() == {"member_id": till["member_id"], "points_earned": 58, "coupons_redeemed": [],
-                           "coupons_rejected": []}
+                           "coupons_rejected": [], "coupon_sources": {}}  # issue 9
     profile = me(client, till["token"])
     assert profile["points"] == 58 and profile["is_member"] and profile["lifetime_spend_fen"] == 5890
     ledger = client.get("/me/points", token=till["token"]).json()["items"]

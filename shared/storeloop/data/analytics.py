@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from storeloop.data.connection import dynamodb_client
 from storeloop.data.raw import item_from_raw, item_to_raw, query_items, table_name, value_to_raw
+from storeloop.domain.sources import source_key
 
 CONFLICT_ATTEMPTS = 6
 RETRYABLE = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded",
@@ -35,6 +36,11 @@ def campaign_totals_key(campaign_id: str) -> tuple[str, str]:
 
 def campaign_store_key(campaign_id: str, store_id: str) -> tuple[str, str]:
     return f"CAMPAIGN#{campaign_id}", f"ANALYTICS#STORE#{store_id}"
+
+
+def campaign_source_key(campaign_id: str, source: str) -> tuple[str, str]:
+    """Issue 9: the campaign's counters for one source (`domain.sources.source_key`)."""
+    return f"CAMPAIGN#{campaign_id}", f"ANALYTICS#SOURCE#{source}"
 
 
 def store_day_key(store_id: str, day: str) -> tuple[str, str]:
@@ -297,11 +303,14 @@ def save_buyer(buyer: Buyer, newly_repeat: Iterable[str], stamp: str) -> str:
 # ---------------------------------------------------------------------------------------------- lookups
 
 
-def campaigns_of_coupons(coupon_ids: Iterable[str]) -> dict[str, str]:
-    """coupon id → campaign id (one BatchGetItem per 100 coupons)."""
+def campaigns_of_coupons(coupon_ids: Iterable[str], sources: dict[str, str] | None = None) -> dict[str, str]:
+    """coupon id → campaign id (one BatchGetItem per 100 coupons); issue 9: `sources` gets coupon id → source key."""
     keys = [(f"COUPON#{c}", "COUPON") for c in coupon_ids]
-    return {i["coupon_id"]: i["campaign_id"] for i in _batch_get(keys, "coupon_id, campaign_id")
-            if i.get("campaign_id")}
+    found = _batch_get(keys, "coupon_id, campaign_id, source_channel, source_store_id, source_ref")
+    if sources is not None:
+        sources.update({i["coupon_id"]: source_key(i.get("source_channel"), i.get("source_store_id"),
+                                                   i.get("source_ref")) for i in found})
+    return {i["coupon_id"]: i["campaign_id"] for i in found if i.get("campaign_id")}
 
 
 def coupon_ids_of_codes(codes: Iterable[str]) -> dict[str, str]:

@@ -46,6 +46,7 @@ class Campaign(Entity):
     created_by = UnicodeAttribute(null=True)
     published_at = UnicodeAttribute(null=True)
     cancelled_at = UnicodeAttribute(null=True)
+    audience_segment_id = UnicodeAttribute(null=True)  # issue 9: only this segment's shoppers see and claim it
 
     def status_at(self, now: datetime) -> str:
         """draft and cancelled as stored; a published campaign is scheduled, live or ended by the clock."""
@@ -69,14 +70,17 @@ class Campaign(Entity):
             "starts_at": self.starts_at, "ends_at": self.ends_at, "template_ids": self.template_id_list(),
             "reminder_template_id": self.reminder_template_id, "created_at": self.created_at,
             "published_at": self.published_at, "cancelled_at": self.cancelled_at,
+            "audience": {"segment_id": self.audience_segment_id} if self.audience_segment_id else None,
         }
 
 
 def create_campaign(campaign_id: str, name: str, starts_at: str, ends_at: str, template_ids: list[str],
-                    reminder_template_id: str | None, created_at: str, created_by: str) -> Campaign:
+                    reminder_template_id: str | None, created_at: str, created_by: str,
+                    audience_segment_id: str | None = None) -> Campaign:
     campaign = Campaign(campaign_pk(campaign_id), "CAMPAIGN", campaign_id=campaign_id, name=name, status=DRAFT,
                         starts_at=starts_at, ends_at=ends_at, template_ids=template_ids,
                         reminder_template_id=reminder_template_id, created_at=created_at, created_by=created_by,
+                        audience_segment_id=audience_segment_id,
                         GSI2PK=ALL_CAMPAIGNS, GSI2SK=f"{time.time_ns():020d}#{campaign_id}")
     campaign.save(condition=Campaign.PK.does_not_exist())
     return campaign

@@ -21,9 +21,10 @@ from pynamodb.transactions import TransactWrite
 
 from storeloop.data import members
 from storeloop.data.models import Entity, cancellation_codes, connection
-from storeloop.domain.clock import parse_rfc3339, to_rfc3339
+from storeloop.domain.clock import CN_TZ, parse_rfc3339, to_rfc3339
 from storeloop.domain.coupons import CouponRule, generate_coupon_code, split_stock, stock_shard_count, validity_window
-from storeloop.domain.errors import ClaimLimitReached, SoldOut
+from storeloop.domain.errors import ClaimLimitReached, DailyLimitReached, SoldOut
+from storeloop.domain.sources import source_key
 
 CONDITION_FAILED = "ConditionalCheckFailed"
 TRANSACTION_CONFLICT = "TransactionConflict"
@@ -111,7 +112,11 @@ class CouponTemplate(Entity):
     shards = NumberAttribute()
     created_at = UnicodeAttribute()
     created_by = UnicodeAttribute(null=True)
-    return_on_refund = BooleanAttribute(default=False)  # a refund or a till return gives the coupon back (v2)
+    # --- issue 9: coupon mechanics
+    daily_limit = NumberAttribute(null=True)  # units issued per China day across all shoppers
+    daily_shards = NumberAttribute(null=True)
+    skus = ListAttribute(of=UnicodeAttribute, null=True)  # the lines the coupon applies to (None: all)
+    return_on_refund = BooleanAttribute(null=True)
 
     def validity(self) -> dict[str, Any]:
         if self.validity_type == "fixed":
@@ -126,7 +131,10 @@ class CouponTemplate(Entity):
             "min_spend_fen": int(self.min_spend_fen or 0), "total_stock": int(self.total_stock),
             "per_member_limit": int(self.per_member_limit), "validity": self.validity(),
             "channels": list(self.channels or ()), "store_ids": list(self.store_ids or ()),
-            "created_at": self.created_at, "return_on_refund": bool(self.return_on_refund),
+            "created_at": self.created_at,
+            # issue 9
+            "daily_limit": _whole(self.daily_limit), "skus": list(self.skus) if self.skus else None,
+            "return_on_refund": bool(self.return_on_refund),
         }
 
 
@@ -135,6 +143,21 @@ class StockShard(Entity):
     shard = NumberAttribute()
     remaining = NumberAttribute()
     released = NumberAttribute(null=True)  # units a campaign's end took off (data/campaign_flow.release_shard)
+
+
+class DailyShard(Entity):
+    """Issue 9: units of a template issued on one China day, one of `daily_shards` items (PK
+    DAILY#<template>#<day>#<nn>), each capped at its share of `daily_limit`; expires (TTL) days later."""
+
+    issued = NumberAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+
+
+DAILY_SHARD_TTL_SECONDS = 3 * 86_400
+
+
+def daily_shard_pk(template_id: str, day: str, shard: int) -> str:
+    return f"DAILY#{template_id}#{day}#{shard:02d}"
 
 
 class MemberHolding(Entity):
@@ -169,6 +192,19 @@ class Coupon(Entity):
     redeemed_store_id = UnicodeAttribute(null=True)
     verification_id = UnicodeAttribute(null=True)  # the redemption a reversal may undo
     locked_by_order = UnicodeAttribute(null=True)
+    # --- issue 9: the template's scope and refund rule, and where the shopper came from
+    skus = ListAttribute(of=UnicodeAttribute, null=True)
+    return_on_refund = BooleanAttribute(null=True)
+    source_channel = UnicodeAttribute(null=True)
+    source_store_id = UnicodeAttribute(null=True)
+    source_ref = UnicodeAttribute(null=True)
+
+    def source(self) -> dict[str, Any]:
+        return {"channel": self.source_channel or "direct", "store_id": self.source_store_id,
+                "ref": self.source_ref}
+
+    def source_key(self) -> str:
+        return source_key(self.source_channel, self.source_store_id, self.source_ref)
 
     def status_at(self, now: datetime) -> str:
         """The status as the shopper and staff see it: an active coupon past valid_until is expired."""
@@ -187,6 +223,7 @@ class Coupon(Entity):
             "valid_until": self.valid_until, "store_ids": list(self.store_ids or ()),
             "channels": list(self.channels or ()), "claimed_at": self.claimed_at, "redeemed_at": self.redeemed_at,
             "redeemed_store_id": self.redeemed_store_id,
+            "skus": list(self.skus) if self.skus else None, "source": self.source(),  # issue 9
         }
 
 
@@ -241,6 +278,9 @@ def create_template(template_id: str, fields: dict[str, Any], created_at: str, c
         validity_starts_at=validity.get("starts_at"), validity_ends_at=validity.get("ends_at"),
         validity_days=validity.get("days"), channels=list(fields["channels"]), store_ids=list(fields["store_ids"]),
         shards=n, created_at=created_at, created_by=created_by,
+        daily_limit=fields.get("daily_limit"),
+        daily_shards=stock_shard_count(fields["daily_limit"]) if fields.get("daily_limit") else None,
+        skus=list(fields["skus"]) if fields.get("skus") else None,
         return_on_refund=bool(fields.get("return_on_refund", False)),
         GSI1PK=templates_pk("active"), GSI1SK=f"{time.time_ns():020d}#{template_id}")  # HQ's list, newest last
     with TransactWrite(connection=connection()) as tx:
@@ -320,26 +360,60 @@ def _shards_in_stock(template: CouponTemplate, shards: list[int]) -> list[int]:
     return [i for i in shards if found.get(i, 0) > 0]
 
 
-def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at: datetime) -> Coupon:
-    """Claim one coupon of `template` for `member_id`: one transaction per attempt, SoldOut or ClaimLimitReached.
+def _day_shards_open(template_id: str, day: str, shards: list[int], caps: list[int]) -> list[int]:
+    """Of today's `shards`, those below their cap on a (cheap, eventually consistent) read; the full ones are
+    remembered (a day's count only grows), as for the stock."""
+    found = {int(d.PK.rsplit("#", 1)[1]): int(d.issued or 0)
+             for d in DailyShard.batch_get([(daily_shard_pk(template_id, day, i), "DAILY") for i in shards])}
+    for i in shards:
+        if found.get(i, 0) >= caps[i]:
+            _remember_empty(daily_shard_pk(template_id, day, i))
+    return [i for i in shards if found.get(i, 0) < caps[i]]
+
+
+class ExtraRefused(Exception):
+    """The caller's own item in a claim (`extra`, e.g. an exchange code) failed its condition; nothing changed."""
+
+
+def _today_shards(template: CouponTemplate, day: str) -> list[int]:
+    n = int(template.daily_shards or 0)
+    shards = [i for i in range(n) if daily_shard_pk(template.template_id, day, i) not in _known_empty]
+    _shuffle.shuffle(shards)
+    return shards
+
+
+def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at: datetime, *,
+          source: dict[str, Any] | None = None, extra: Callable[[TransactWrite], None] | None = None) -> Coupon:
+    """Claim one coupon of `template` for `member_id`: one transaction per attempt, SoldOut or ClaimLimitReached
+    (or DailyLimitReached; ExtraRefused when the caller's `extra` item failed its condition).
 
     The transaction (pynamodb sends puts before updates, so the cancellation reasons come in this order):
       0. put the coupon         attribute_not_exists(PK)
       1. put its code           attribute_not_exists(PK): codes are unique
       2. take 1 from a shard    remaining > 0: no oversell
       3. count the holding      attribute_not_exists(claimed) OR claimed < per_member_limit
+      4. (daily_limit) count today's shard   issued < its share of daily_limit: no hot item, like the stock
+      5. (extra) the caller's own update, e.g. an exchange code marked used
     A random shard first; when it is empty, one read finds which others still have stock and those are tried
     in turn before SOLD_OUT. A code collision or a transaction conflict retries with fresh ids.
+    `source` (issue 9: channel, store_id, ref) is kept on the coupon.
     """
     template_id = template.template_id
     limit = int(template.per_member_limit)
     valid_from, valid_until = validity_window(template.validity(), claimed_at)
     at = to_rfc3339(claimed_at)
+    source = source or {}
     shards = [i for i in range(int(template.shards)) if _empty_key(template, i) not in _known_empty]
     _shuffle.shuffle(shards)
-    swept = False
+    daily = bool(template.daily_limit)
+    day = claimed_at.astimezone(CN_TZ).date().isoformat()
+    day_caps = split_stock(int(template.daily_limit), int(template.daily_shards)) if daily else []
+    day_shards = _today_shards(template, day) if daily else []
+    swept = day_swept = False
     retries = 0
     while shards:
+        if daily and not day_shards:
+            raise DailyLimitReached()
         shard = shards[0]
         coupon_id = "c_" + uuid.uuid4().hex[:20]
         code = generate_coupon_code()
@@ -350,6 +424,9 @@ def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at
             max_off_fen=template.max_off_fen, gift_sku=template.gift_sku, min_spend_fen=template.min_spend_fen,
             valid_from=to_rfc3339(valid_from), valid_until=to_rfc3339(valid_until),
             store_ids=list(template.store_ids), channels=list(template.channels), claimed_at=at,
+            skus=list(template.skus) if template.skus else None, return_on_refund=template.return_on_refund,
+            source_channel=source.get("channel"), source_store_id=source.get("store_id"),
+            source_ref=source.get("ref"),
             GSI1PK=member_coupons_partition(member_id), GSI1SK=f"{at}#{coupon_id}")
         try:
             with TransactWrite(connection=connection()) as tx:
@@ -362,12 +439,23 @@ def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at
                           actions=[MemberHolding.claimed.add(1), MemberHolding.member_id.set(member_id),
                                    MemberHolding.template_id.set(template_id)],
                           condition=MemberHolding.claimed.does_not_exist() | (MemberHolding.claimed < limit))
+                if daily:
+                    d = day_shards[0]
+                    expires = int(claimed_at.timestamp()) + DAILY_SHARD_TTL_SECONDS
+                    tx.update(DailyShard(daily_shard_pk(template_id, day, d), "DAILY"),
+                              actions=[DailyShard.issued.add(1), DailyShard.expires_at.set(expires)],
+                              condition=DailyShard.issued.does_not_exist() | (DailyShard.issued < day_caps[d]))
+                if extra is not None:
+                    extra(tx)
             return coupon
         except TransactWriteError as exc:
-            codes = cancellation_codes(exc) + [None] * 4  # padded: [] when it was not a cancellation
+            codes = cancellation_codes(exc) + [None] * 6  # padded: [] when it was not a cancellation
             if not any(codes):
                 _raise_if_throttled(exc)
                 raise
+            extra_at = 5 if daily else 4
+            if extra is not None and codes[extra_at] == CONDITION_FAILED:
+                raise ExtraRefused() from None
             if codes[3] == CONDITION_FAILED:
                 raise ClaimLimitReached() from None
             if codes[2] == CONDITION_FAILED:
@@ -377,6 +465,12 @@ def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at
                     shards = _shards_in_stock(template, shards)
                     swept = True
                 continue
+            if daily and codes[4] == CONDITION_FAILED:
+                _remember_empty(daily_shard_pk(template_id, day, day_shards.pop(0)))  # full for the rest of the day
+                if not day_swept and day_shards:
+                    day_shards = _day_shards_open(template_id, day, day_shards, day_caps)
+                    day_swept = True
+                continue
             if any(c in THROTTLED for c in codes):
                 raise Throttled() from None
             retries += 1
@@ -384,6 +478,8 @@ def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at
                 raise
             if TRANSACTION_CONFLICT in codes and len(shards) > 1:
                 shards.append(shards.pop(0))  # another claim holds this shard right now: try the next one
+            if daily and TRANSACTION_CONFLICT in codes and len(day_shards) > 1:
+                day_shards.append(day_shards.pop(0))
     raise SoldOut()
 
 
@@ -415,7 +511,9 @@ def coupon_rule(coupon: Coupon) -> CouponRule:
     return CouponRule(kind=coupon.kind, amount_off_fen=_whole(coupon.amount_off_fen),  # type: ignore[arg-type]
                       percent_off=_whole(coupon.percent_off), max_off_fen=_whole(coupon.max_off_fen),
                       gift_sku=coupon.gift_sku, min_spend_fen=int(coupon.min_spend_fen or 0),
-                      channels=tuple(coupon.channels or ()), store_ids=tuple(coupon.store_ids or ()))  # type: ignore[arg-type]
+                      channels=tuple(coupon.channels or ()),  # type: ignore[arg-type]
+                      store_ids=tuple(str(s) for s in coupon.store_ids or ()),
+                      skus=tuple(str(s) for s in coupon.skus or ()))
 
 
 def coupon_window(coupon: Coupon) -> tuple[datetime, datetime]:
@@ -494,7 +592,8 @@ def redeem(coupon: Coupon, store_id: str, staff_member_id: str | None, channel: 
                       condition=Coupon.status == "active")
             tx.save(verification, condition=Verification.PK.does_not_exist())
             if start_membership:
-                members.start_membership(tx, coupon.member_id, when, store_id, coupon.campaign_id)
+                members.start_membership(tx, coupon.member_id, when, store_id, coupon.campaign_id,
+                                         source=coupon.source_key())
             if tx_extra is not None:
                 tx_extra(tx)
     except TransactWriteError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -28,6 +28,14 @@ class MemberProfile(Entity):
     joined_campaign_id = UnicodeAttribute(null=True)
     points = NumberAttribute(default=0)
     lifetime_spend_fen = NumberAttribute(default=0)
+    # --- issue 9: where the shopper came from and what segments read
+    source_channel = UnicodeAttribute(null=True)  # first touch (first view or claim with a source)
+    source_store_id = UnicodeAttribute(null=True)
+    source_ref = UnicodeAttribute(null=True)
+    source_at = UnicodeAttribute(null=True)
+    joined_source = UnicodeAttribute(null=True)  # the source key of the coupon the membership came through
+    last_purchase_at = UnicodeAttribute(null=True)
+    stores_bought = UnicodeSetAttribute(null=True)
 
 
 class OpenIdLink(Entity):
@@ -84,7 +92,7 @@ def get_staff(member_id: str) -> StaffAssignment | None:
 
 
 def start_membership(tx: TransactWrite, member_id: str, at: str, store_id: str | None,
-                     campaign_id: str | None = None) -> None:
+                     campaign_id: str | None = None, *, source: str | None = None) -> None:
     """Add to `tx` the update that makes a shopper a member at their first redemption, paid order or POS sale.
 
     `joined_at` is set only if absent, so the first event wins and later ones change nothing; the store and
@@ -95,5 +103,7 @@ def start_membership(tx: TransactWrite, member_id: str, at: str, store_id: str |
         actions.append(MemberProfile.joined_store_id.set(MemberProfile.joined_store_id | store_id))
     if campaign_id:
         actions.append(MemberProfile.joined_campaign_id.set(MemberProfile.joined_campaign_id | campaign_id))
+        if source:  # issue 9: the coupon's source, for new members by source
+            actions.append(MemberProfile.joined_source.set(MemberProfile.joined_source | source))
     tx.update(MemberProfile(member_pk(member_id), "PROFILE"), actions=actions,
               condition=MemberProfile.PK.exists())

@@ -90,6 +90,7 @@ class Order(Entity):
     refunded_at = UnicodeAttribute(null=True)
     auto_refund = BooleanAttribute(null=True)  # a payment that arrived after the order was cancelled
     points_clawed_back = NumberAttribute(null=True)
+    source = UnicodeAttribute(null=True)  # issue 9: the source key of its coupon (domain.sources)
 
     @property
     def out_refund_no(self) -> str:
@@ -299,7 +300,8 @@ def cancel_order(order: Order, at: datetime, reason: str, coupon_step: CouponSte
 
 
 def mark_paid(order: Order, at: datetime, transaction_id: str, pickup_code: str, points_earned: int,
-              coupon_step: CouponStep | None = None, join_campaign_id: str | None = None) -> None:
+              coupon_step: CouponStep | None = None, join_campaign_id: str | None = None,
+              join_source: str | None = None) -> None:
     """pending_payment → paid: pickup code, points earned, lifetime spend, membership, coupon redeemed, once."""
     stamp = to_rfc3339(at)
 
@@ -309,7 +311,8 @@ def mark_paid(order: Order, at: datetime, transaction_id: str, pickup_code: str,
             Order.pickup_code.set(pickup_code), Order.points_earned.set(points_earned),
         ], Order.status == PENDING_PAYMENT, "order")
         if ledger.credit_profile(tx.tx, order.member_id, points=points_earned, spend_fen=int(order.payable_fen),
-                                 join_at=stamp, join_store_id=order.store_id, join_campaign_id=join_campaign_id):
+                                 join_at=stamp, join_store_id=order.store_id, join_campaign_id=join_campaign_id,
+                                 join_source=join_source):
             tx.labels["update"].append("profile")
         if points_earned:
             tx.save(ledger.ledger_entry(order.member_id, points_earned, ledger.ORDER_POINTS_EARNED, at,
@@ -377,7 +380,7 @@ def record_refund_accepted(order: Order, refund_id: str) -> None:
             raise  # otherwise the refund notification already moved the order on: fine
 
 
-def complete_refund(order: Order, at: datetime, balance: int | None) -> int:
+def complete_refund(order: Order, at: datetime, balance: int | None, coupon_step: CouponStep | None = None) -> int:
     """refund_pending → refunded, once. For a refund of a paid order: the points it used given back, the points it
     earned taken back, never below zero (`balance` is the balance just read; the update is conditional on it, so a
     concurrent change retries the caller instead of being overwritten). Returns the points taken back."""
@@ -394,6 +397,8 @@ def complete_refund(order: Order, at: datetime, balance: int | None) -> int:
         tx.update(Order(order.PK, order.SK), [Order.status.set(REFUNDED), Order.refunded_at.set(stamp),
                                               Order.points_clawed_back.set(taken)],
                   Order.status == REFUND_PENDING, "order")
+        if coupon_step is not None:  # issue 9: return_on_refund gives the coupon back in the same transaction
+            coupon_step(tx)
         if order.auto_refund or balance is None:
             return  # a late payment's order earned nothing and holds nothing: only the money goes back
         ledger.set_balance(tx.tx, order.member_id, balance, balance + returned - taken, -int(order.payable_fen))

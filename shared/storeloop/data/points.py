@@ -114,7 +114,7 @@ def add_entry(tx: TransactWrite, entry: PointsLedgerEntry) -> None:
 
 def credit_profile(tx: TransactWrite, member_id: str, *, points: int = 0, spend_fen: int = 0,
                    join_at: str | None = None, join_store_id: str | None = None,
-                   join_campaign_id: str | None = None) -> bool:
+                   join_campaign_id: str | None = None, join_source: str | None = None) -> bool:
     """Add to `tx` one update of the profile: points and lifetime spend added, membership started if not yet.
 
     One update, not two: a transaction may touch an item once. Returns whether anything was added. `joined_at` is
@@ -132,6 +132,10 @@ def credit_profile(tx: TransactWrite, member_id: str, *, points: int = 0, spend_
             actions.append(MemberProfile.joined_store_id.set(MemberProfile.joined_store_id | join_store_id))
         if join_campaign_id:  # the campaign whose coupon the first paid order used (new members per campaign)
             actions.append(MemberProfile.joined_campaign_id.set(MemberProfile.joined_campaign_id | join_campaign_id))
+            if join_source:  # issue 9: the source of that coupon
+                actions.append(MemberProfile.joined_source.set(MemberProfile.joined_source | join_source))
+    if spend_fen > 0:  # issue 9: what segments' purchase rules read
+        actions.append(MemberProfile.last_purchase_at.set(to_rfc3339(clock.now())))
     if spend_fen > 0 or points > 0:
         actions += _expiry_actions(member_id, purchase=spend_fen > 0)
     if not actions:

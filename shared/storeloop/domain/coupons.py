@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, get_args
@@ -12,6 +12,7 @@ from storeloop.domain.clock import parse_rfc3339, require_aware
 from storeloop.domain.errors import (
     CouponAlreadyRedeemed,
     CouponExpired,
+    CouponNotApplicable,
     CouponNotValidHere,
     CouponNotYetValid,
     MinSpendNotMet,
@@ -55,6 +56,7 @@ class CouponRule:
     min_spend_fen: int = 0
     channels: tuple[Channel, ...] = ("store", "online")
     store_ids: tuple[str, ...] = ()  # empty: every store
+    skus: tuple[str, ...] = ()  # issue 9: empty, every line; else the coupon applies to these lines only
     # The template's validity; None for a rule rebuilt from a coupon, which carries its own window.
     # Left out of the hash (a dict is unhashable) but still compared.
     validity: Mapping[str, Any] | None = field(default=None, hash=False)
@@ -62,7 +64,7 @@ class CouponRule:
     def __post_init__(self) -> None:
         # Accept lists from JSON but keep the rule immutable. A bare string would silently become a
         # tuple of characters ("sh-001" -> "s", "h", ...), so it is refused.
-        for name in ("channels", "store_ids"):
+        for name in ("channels", "store_ids", "skus"):
             value = getattr(self, name)
             if isinstance(value, str) or not isinstance(value, (list, tuple)):
                 raise ValueError(f"{name} must be a list of strings, got {value!r}")
@@ -215,6 +217,24 @@ def check_redeemable(
         raise CouponNotValidHere(f"This coupon cannot be used through the {channel} channel.")
     if spend_fen is not None and spend_fen < rule.min_spend_fen:
         raise MinSpendNotMet(details={"min_spend_fen": rule.min_spend_fen, "spend_fen": spend_fen})
+
+
+# --- sku scope (issue 9) -----------------------------------------------------------------------------
+
+
+def applicable_spend(rule: CouponRule, lines: Sequence[tuple[str, int, int]] | None, spend_fen: int | None
+                     ) -> int | None:
+    """The spend a coupon's discount and minimum apply to: the lines of its `skus` when it has a scope and the lines
+    are known (`lines` are (sku, qty, unit price)); otherwise `spend_fen` as given.
+
+    A scoped coupon on lines none of which it covers raises CouponNotApplicable.
+    """
+    if not rule.skus or lines is None:
+        return spend_fen
+    covered = [qty * price for sku, qty, price in lines if sku in rule.skus]
+    if not covered:
+        raise CouponNotApplicable(details={"skus": list(rule.skus)})
+    return sum(covered)
 
 
 # --- stock sharding ----------------------------------------------------------------------------------

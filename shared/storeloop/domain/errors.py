@@ -124,3 +124,26 @@ ALL_DOMAIN_ERRORS: tuple[type[DomainError], ...] = (
     OutOfStock,
     InsufficientPoints,
 )
+
+
+# --- issue 9: sources, audiences, daily limits, sku scope, exchange codes ------------------------------
+
+
+class DailyLimitReached(DomainError):
+    code = "DAILY_LIMIT_REACHED"
+    default_message = "Today's coupons of this kind are all given out; try again tomorrow."
+
+
+class CouponNotApplicable(DomainError):
+    code = "COUPON_NOT_APPLICABLE"
+    default_message = "This coupon applies to none of these items."
+
+
+class NotInAudience(DomainError):
+    code = "NOT_IN_AUDIENCE"
+    default_message = "This campaign is for other shoppers."
+
+
+class CodeAlreadyUsed(DomainError):
+    code = "CODE_ALREADY_USED"
+    default_message = "This exchange code has already been used."

@@ -36,6 +36,8 @@ def price_order(
     coupon_rule: CouponRule | None,
     points: int,
     points_balance: int,
+    *,
+    coupon_base_fen: int | None = None,
 ) -> OrderTotals:
     """Price an order from its lines, an optional coupon and the points the shopper asks to use.
 
@@ -74,9 +76,11 @@ def price_order(
 
     discount = 0
     if coupon_rule is not None:
-        if total < coupon_rule.min_spend_fen:
-            raise MinSpendNotMet(details={"min_spend_fen": coupon_rule.min_spend_fen, "spend_fen": total})
-        discount = min(discount_fen(coupon_rule, total), total - MIN_PAYABLE_FEN)
+        # issue 9: a coupon scoped to skus applies to the spend on its lines (`coupon_base_fen`), not the total
+        base = total if coupon_base_fen is None else min(coupon_base_fen, total)
+        if base < coupon_rule.min_spend_fen:
+            raise MinSpendNotMet(details={"min_spend_fen": coupon_rule.min_spend_fen, "spend_fen": base})
+        discount = min(discount_fen(coupon_rule, base), total - MIN_PAYABLE_FEN)
 
     after_discount = total - discount
     points_used = min(points, max_points_usable(points_balance, after_discount))

@@ -14,6 +14,21 @@ class CampaignStoreOut(BaseModel):
     refunds: int = Field(description="refunds of those orders")
 
 
+class CampaignSourceOut(BaseModel):
+    """Issue 9: the campaign's funnel for one source; the rows add up to the campaign's totals."""
+
+    channel: str
+    store_id: str | None = None
+    ref: str | None = None
+    views: int
+    claimed: int
+    redeemed: int
+    new_members: int
+    orders: int
+    revenue_fen: int
+    refunds: int
+
+
 class CampaignAnalyticsOut(BaseModel):
     campaign_id: str
     claimed: int
@@ -26,6 +41,8 @@ class CampaignAnalyticsOut(BaseModel):
     repeat_buyers_30d: int = Field(description="members with two paid orders within 30 days, one of them using "
                                                "a coupon of this campaign; each member counted once")
     by_store: list[CampaignStoreOut]
+    views: int = Field(default=0, description="issue 9: exposures (POST /campaigns/{id}/views)")
+    by_source: list[CampaignSourceOut] = Field(default_factory=list, description="issue 9: the funnel by source")
 
 
 class StoreDayOut(BaseModel):

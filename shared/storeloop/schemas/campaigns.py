@@ -13,6 +13,10 @@ from storeloop.schemas.coupons import CouponTemplateOut, Id, Rfc3339, unique_val
 CampaignStatus = Literal["draft", "scheduled", "live", "paused", "ended", "cancelled"]
 
 
+class Audience(RequestModel):
+    segment_id: Id
+
+
 class CreateCampaignRequest(RequestModel):
     name: str = Field(min_length=1, max_length=100)
     starts_at: Rfc3339
@@ -21,6 +25,8 @@ class CreateCampaignRequest(RequestModel):
     reminder_template_id: str | None = Field(default=None, min_length=1, max_length=128,
                                              pattern=r"^[A-Za-z0-9_-]+$",
                                              description="the WeChat subscription-message template for reminders")
+    audience: Audience | None = Field(default=None,
+                                      description="issue 9: only this segment's shoppers see and claim it")
 
     @field_validator("ends_at")
     @classmethod
@@ -64,6 +70,7 @@ class CampaignOut(BaseModel):
     created_at: str
     published_at: str | None = None
     cancelled_at: str | None = None
+    audience: dict[str, str] | None = None
     report: CampaignReport | None = Field(default=None,
                                           description="the final report once the campaign has ended (admins only)")
 

@@ -18,6 +18,7 @@ from pydantic import (
 
 from storeloop.domain.clock import parse_rfc3339
 from storeloop.schemas import RequestModel
+from storeloop.schemas.sources import SourceIn
 from storeloop.schemas.stores import ID_PATTERN
 from storeloop.schemas.types import MAX_FEN, BoundedDatetime
 
@@ -33,6 +34,7 @@ CouponStatus = Literal["active", "locked", "redeemed", "expired", "revoked"]
 Rfc3339 = BoundedDatetime
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
 _ID = re.compile(ID_PATTERN)
+Sku = Annotated[str, Field(pattern=SKU_PATTERN)]
 
 
 def is_id(value: str) -> bool:
@@ -91,7 +93,13 @@ class CreateCouponTemplateRequest(RequestModel):
                                                                        max_length=2)
     store_ids: Annotated[list[Id], AfterValidator(unique_values)] = Field(default_factory=list, max_length=500,
                                                                     description="empty: every store")
-    return_on_refund: StrictBool = Field(default=False, description="a refund or till return gives the coupon back")
+    # --- issue 9: coupon mechanics
+    daily_limit: StrictInt | None = Field(default=None, ge=1, le=MAX_STOCK,
+                                          description="units issued per China day across all shoppers")
+    skus: Annotated[list[Sku], AfterValidator(unique_values)] | None = Field(
+        default=None, min_length=1, max_length=100, description="the coupon applies to these lines only")
+    return_on_refund: StrictBool = Field(default=False,
+                                         description="a refunded order gives the coupon back if still valid")
 
     @field_validator("amount_off_fen", "percent_off", "max_off_fen", "gift_sku")
     @classmethod
@@ -121,7 +129,7 @@ _TERMS = frozenset({"amount_off_fen", "percent_off", "max_off_fen", "gift_sku"})
 
 
 class CouponTemplateOut(_DropNone):
-    _omit_if_none: ClassVar[frozenset[str]] = _TERMS | {"remaining"}
+    _omit_if_none: ClassVar[frozenset[str]] = _TERMS | {"remaining", "daily_limit", "skus"}
 
     template_id: str
     name: str
@@ -138,11 +146,13 @@ class CouponTemplateOut(_DropNone):
     store_ids: list[str]
     remaining: int | None = None
     created_at: str
+    daily_limit: int | None = None  # issue 9
+    skus: list[str] | None = None
     return_on_refund: bool = False
 
 
 class CouponOut(_DropNone):
-    _omit_if_none: ClassVar[frozenset[str]] = _TERMS | {"redeemed_at", "redeemed_store_id"}
+    _omit_if_none: ClassVar[frozenset[str]] = _TERMS | {"redeemed_at", "redeemed_store_id", "skus"}
 
     coupon_id: str
     template_id: str
@@ -162,10 +172,15 @@ class CouponOut(_DropNone):
     claimed_at: str
     redeemed_at: str | None = None
     redeemed_store_id: str | None = None
+    skus: list[str] | None = Field(default=None, description="the lines it applies to (absent: every line)")
+    source: dict[str, Any] | None = Field(default=None, description="where the shopper came from")
 
 
 class ClaimRequest(RequestModel):
     template_id: Id
+    # issue 9: where the shopper came from (a source, or the scene of a code they scanned or a share they opened)
+    source: SourceIn | None = None
+    scene: str | None = Field(default=None, pattern=r"^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}$")
 
 
 class ClaimOut(BaseModel):
@@ -182,11 +197,20 @@ class QrOut(BaseModel):
     expires_in: int
 
 
+class BillLine(RequestModel):
+    sku: str = Field(pattern=SKU_PATTERN)
+    qty: StrictInt = Field(ge=1, le=10_000)
+    price_fen: StrictInt = Field(ge=0, le=MAX_FEN)
+
+
 class VerifyRequest(RequestModel):
     code: str = Field(min_length=1, max_length=2048, description="the 12-digit code or a QR token")
     store_id: Id
     spend_fen: StrictInt | None = Field(default=None, ge=0, le=MAX_FEN,
                                         description="the bill; required for percent_off and minimum-spend coupons")
+    items: list[BillLine] | None = Field(default=None, max_length=200,
+                                         description="issue 9: the bill's lines; a coupon scoped to skus then "
+                                                     "applies to the spend on its lines")
 
 
 class VerificationOut(BaseModel):

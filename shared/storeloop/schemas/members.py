@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field, field_validator
 
 from storeloop.domain.clock import parse_rfc3339
@@ -79,3 +81,5 @@ class PosSaleOut(BaseModel):
     points_earned: int
     coupons_redeemed: list[str]
     coupons_rejected: list[dict[str, str]] = Field(default_factory=list)
+    coupon_sources: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="issue 9: redeemed code → the source its coupon was claimed through")

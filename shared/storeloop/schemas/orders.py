@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -62,6 +62,7 @@ class OrderOut(BaseModel):
     completed_at: str | None = None
     refund_requested_at: str | None = None
     refunded_at: str | None = None
+    source: dict[str, Any] | None = Field(default=None, description="issue 9: the source of the coupon it used")
 
 
 class PaymentParams(BaseModel):
@@ -83,6 +84,24 @@ class CreateOrderResponse(BaseModel):
 class OrderList(BaseModel):
     items: list[OrderOut]
     next: str | None = None
+
+
+class PreviewCouponOut(BaseModel):
+    """Issue 9: one held coupon priced against the cart."""
+
+    coupon_id: str
+    discount_fen: int
+    applicable: bool
+    reason: str | None = None
+
+
+class PreviewOut(BaseModel):
+    total_fen: int
+    discount_fen: int
+    points_used: int
+    payable_fen: int
+    best_coupon_id: str | None = None
+    coupons: list[PreviewCouponOut]
 
 
 class PickupRequest(RequestModel):

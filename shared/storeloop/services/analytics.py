@@ -29,9 +29,11 @@ from storeloop.data import stores as store_data
 from storeloop.domain import clock
 from storeloop.domain.clock import CN_TZ, parse_rfc3339, to_rfc3339
 from storeloop.domain.coupons import looks_like_coupon_code
+from storeloop.domain.sources import parse_source_key, source_key
 from storeloop.errors import NotFound, ValidationFailed
 from storeloop.schemas.analytics import (
     CampaignAnalyticsOut,
+    CampaignSourceOut,
     CampaignStoreOut,
     StoreAnalyticsOut,
     StoreDayOut,
@@ -45,6 +47,7 @@ logger = Logger(service="storeloop", child=True)
 
 CLAIMED, REDEEMED, UNREDEEMED, PAID, REFUNDED, JOINED, VISIT = (
     "claimed", "redeemed", "unredeemed", "paid", "refunded", "joined", "visit")
+VIEWED = "viewed"  # issue 9: an exposure (a VIEW# item's INSERT)
 REPEAT_WINDOW = timedelta(days=30)
 MAX_BUYER_ENTRIES = 200  # a member's paid orders kept (the last 30 days'); bounds the item well under 400 KB
 UNIT_ITEMS = 96  # counter items per transaction (100 minus the two markers, minus room for one more record)
@@ -55,13 +58,16 @@ SET_ASIDE_METRIC = "StreamRecordsSetAside"
 QR_LEEWAY_SECONDS = 7 * 86_400  # a QR token only names its coupon here: its 60 s validity was checked at the till
 
 STORE_DAY_FIELDS = ("visits", "redemptions", "orders", "revenue_fen", "new_members", "refunds")
-CAMPAIGN_FIELDS = ("claimed", "redeemed", "new_members", "orders", "revenue_fen", "refunds", "repeat_buyers_30d")
+CAMPAIGN_FIELDS = ("claimed", "redeemed", "new_members", "orders", "revenue_fen", "refunds", "repeat_buyers_30d",
+                   "views")
+SOURCE_FIELDS = ("views", "claimed", "redeemed", "new_members", "orders", "revenue_fen", "refunds")  # issue 9
 CAMPAIGN_STORE_FIELDS = ("redeemed", "new_members", "orders", "revenue_fen", "refunds")
 
 # The items whose changes are business events; the template's FilterCriteria say the same, so in AWS the
 # consumer is not even invoked for the rest (including its own counters).
 RELEVANT = (("COUPON#", "COUPON"), ("ORDER#", "ORDER"), ("POSSALE#", "SALE"), ("APPT#", "APPT"),
-            ("MEMBER#", "PROFILE"), ("POSRETURN#", "RETURN"))  # POSRETURN: issue 15, till returns
+            ("MEMBER#", "PROFILE"), ("POSRETURN#", "RETURN"),  # POSRETURN: issue 15, till returns
+            ("VIEW#", "VIEW"))  # VIEW: issue 9, exposures
 
 
 def local_day(value: str) -> str:
@@ -86,6 +92,7 @@ class Change:
     paid_at: str | None = None
     coupon_id: str | None = None  # an online order's coupon
     codes: tuple[str, ...] = ()  # a till sale's redeemed codes (12 digits or QR tokens)
+    source: str | None = None  # issue 9: the source key (claims, redemptions, views, joins)
 
 
 def keys_of(record: dict[str, Any]) -> tuple[str, str]:
@@ -124,6 +131,8 @@ def recognise(record: dict[str, Any]) -> list[Change]:
             return _appointment(old, new)
         if pk.startswith("POSRETURN#"):
             return _pos_return(old, new)
+        if pk.startswith("VIEW#"):
+            return _view(record.get("eventName"), new)
         return _profile(old, new)
     except Exception as exc:  # noqa: BLE001 - pure reading of one record: nothing here is worth retrying
         set_aside(record, exc)
@@ -145,16 +154,28 @@ def set_aside(record: dict[str, Any], exc: BaseException) -> None:
         metric.add_dimension(name="service", value="analytics_stream")
 
 
+def _source_of(image: dict[str, Any]) -> str:
+    return source_key(image.get("source_channel"), image.get("source_store_id"), image.get("source_ref"))
+
+
 def _coupon(event: Any, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     if event == "INSERT" and new.get("campaign_id"):
-        return [Change(CLAIMED, campaign_id=new["campaign_id"])]
+        return [Change(CLAIMED, campaign_id=new["campaign_id"], source=_source_of(new))]
     was, now = old.get("status"), new.get("status")
     if event == "MODIFY" and was != "redeemed" and now == "redeemed":
         return [Change(REDEEMED, campaign_id=new["campaign_id"], store_id=new["redeemed_store_id"],
-                       day=local_day(new["redeemed_at"]))]
+                       day=local_day(new["redeemed_at"]), source=_source_of(new))]
     if event == "MODIFY" and was == "redeemed" and now == "active":  # a reversal takes back its redemption
         return [Change(UNREDEEMED, campaign_id=old["campaign_id"], store_id=old["redeemed_store_id"],
-                       day=local_day(old["redeemed_at"]))]
+                       day=local_day(old["redeemed_at"]), source=_source_of(old))]
+    return []
+
+
+def _view(event: Any, new: dict[str, Any]) -> list[Change]:
+    # Only the INSERT counts: the TTL's REMOVE of the same item days later is no exposure.
+    if event == "INSERT" and new.get("campaign_id"):
+        return [Change(VIEWED, campaign_id=new["campaign_id"],
+                       source=source_key(new.get("channel"), new.get("store_id"), new.get("ref")))]
     return []
 
 
@@ -198,15 +219,16 @@ def _appointment(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
 def _profile(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     if not old.get("joined_at") and new.get("joined_at"):
         return [Change(JOINED, store_id=new.get("joined_store_id"), campaign_id=new.get("joined_campaign_id"),
-                       day=local_day(new["joined_at"]))]
+                       day=local_day(new["joined_at"]), source=new.get("joined_source") or source_key(None))]
     return []
 
 
 # ---------------------------------------------------------------------------------------------- attribution
 
 
-def campaigns_of_orders(changes: Iterable[Change]) -> dict[str, str]:
-    """coupon id or till code → campaign id, for the coupons the batch's paid and refunded orders used."""
+def campaigns_of_orders(changes: Iterable[Change], sources: dict[str, str] | None = None) -> dict[str, str]:
+    """coupon id or till code → campaign id, for the coupons the batch's paid and refunded orders used.
+    Issue 9: `sources` gets coupon id or till code → the coupon's source key."""
     changes = [c for c in changes if c.kind in (PAID, REFUNDED)]
     coupon_ids = {c.coupon_id for c in changes if c.coupon_id}
     codes = {code for c in changes for code in c.codes}
@@ -222,9 +244,13 @@ def campaigns_of_orders(changes: Iterable[Change]) -> dict[str, str]:
             except tokens.TokenInvalid:
                 logger.warning("a till sale's coupon could not be attributed")
     wanted = coupon_ids | set(by_code.values())
-    campaign_of_coupon = data.campaigns_of_coupons(sorted(wanted)) if wanted else {}
+    source_of_coupon: dict[str, str] = {}
+    campaign_of_coupon = data.campaigns_of_coupons(sorted(wanted), source_of_coupon) if wanted else {}
     found = {c: campaign_of_coupon[c] for c in coupon_ids if c in campaign_of_coupon}
     found.update({code: campaign_of_coupon[cid] for code, cid in by_code.items() if cid in campaign_of_coupon})
+    if sources is not None:
+        sources.update({c: source_of_coupon[c] for c in coupon_ids if c in source_of_coupon})
+        sources.update({code: source_of_coupon[cid] for code, cid in by_code.items() if cid in source_of_coupon})
     return found
 
 
@@ -232,6 +258,16 @@ def campaigns_for(change: Change, campaign_of: dict[str, str]) -> tuple[str, ...
     """The campaigns an order counts for: the campaign of each coupon it used (online: at most one)."""
     refs = ([change.coupon_id] if change.coupon_id else []) + list(change.codes)
     return tuple(dict.fromkeys(campaign_of[r] for r in refs if r in campaign_of))
+
+
+def sources_for(change: Change, campaign_of: dict[str, str], source_of: dict[str, str]) -> dict[str, str]:
+    """Issue 9: campaign → the source an order counts under (that of its first coupon of the campaign)."""
+    refs = ([change.coupon_id] if change.coupon_id else []) + list(change.codes)
+    found: dict[str, str] = {}
+    for r in refs:
+        if r in campaign_of:
+            found.setdefault(campaign_of[r], source_of.get(r) or source_key(None))
+    return found
 
 
 # ---------------------------------------------------------------------------------------------- counting
@@ -256,25 +292,38 @@ class Tally:
         return self._item(data.campaign_store_key(campaign_id, store_id),
                           {"campaign_id": campaign_id, "store_id": store_id})
 
+    def campaign_source(self, campaign_id: str, source: str | None) -> data.CounterWrite:
+        """Issue 9: the by-source row; every campaign count also goes to exactly one of these, so they sum up."""
+        key = source or source_key(None)
+        named = {k: v for k, v in parse_source_key(key).items() if v is not None}
+        return self._item(data.campaign_source_key(campaign_id, key),
+                          {"campaign_id": campaign_id, "source_key": key, **named})
+
     def store_day(self, store_id: str, day: str) -> data.CounterWrite:
         return self._item(data.store_day_key(store_id, day),
                           {"store_id": store_id, "date": day, "GSI1PK": data.day_index_pk(day),
                            "GSI1SK": f"STORE#{store_id}"})
 
-    def count(self, change: Change, campaigns: tuple[str, ...] = ()) -> None:
+    def count(self, change: Change, campaigns: tuple[str, ...] = (), sources: dict[str, str] | None = None) -> None:
         sign = -1 if change.kind == UNREDEEMED else 1
         if change.kind == CLAIMED and change.campaign_id:
             self.campaign(change.campaign_id).add("claimed", 1)
+            self.campaign_source(change.campaign_id, change.source).add("claimed", 1)
+        elif change.kind == VIEWED and change.campaign_id:
+            self.campaign(change.campaign_id).add("views", 1)
+            self.campaign_source(change.campaign_id, change.source).add("views", 1)
         elif change.kind in (REDEEMED, UNREDEEMED) and change.campaign_id and change.store_id and change.day:
             self.campaign(change.campaign_id).add("redeemed", sign)
             self.campaign_store(change.campaign_id, change.store_id).add("redeemed", sign)
+            self.campaign_source(change.campaign_id, change.source).add("redeemed", sign)
             self.store_day(change.store_id, change.day).add("redemptions", sign)
         elif change.kind in (PAID, REFUNDED) and change.store_id and change.day:
             money = change.amount_fen if change.kind == PAID else -change.amount_fen
             what = "orders" if change.kind == PAID else "refunds"
             targets = [self.store_day(change.store_id, change.day)]
             for campaign_id in campaigns:
-                targets += [self.campaign(campaign_id), self.campaign_store(campaign_id, change.store_id)]
+                targets += [self.campaign(campaign_id), self.campaign_store(campaign_id, change.store_id),
+                            self.campaign_source(campaign_id, (sources or {}).get(campaign_id))]
             for write in targets:
                 write.add(what, 1)
                 write.add("revenue_fen", money)
@@ -283,6 +332,7 @@ class Tally:
                 self.store_day(change.store_id, change.day).add("new_members", 1)
             if change.campaign_id:
                 self.campaign(change.campaign_id).add("new_members", 1)
+                self.campaign_source(change.campaign_id, change.source).add("new_members", 1)
                 if change.store_id:
                     self.campaign_store(change.campaign_id, change.store_id).add("new_members", 1)
         elif change.kind == VISIT and change.store_id and change.day:
@@ -306,21 +356,22 @@ def seq(record: dict[str, Any]) -> str:
 
 
 def plan_units(records: list[dict[str, Any]], changes: list[list[Change]], campaign_of: dict[str, str],
-               limit: int | None = None) -> list[Unit]:
+               limit: int | None = None, source_of: dict[str, str] | None = None) -> list[Unit]:
     """Split the records, in order, into units whose counters fit one transaction (almost always one unit)."""
     limit = limit or UNIT_ITEMS
+    source_of = source_of or {}
     units = [Unit()]
     for record, found in zip(records, changes, strict=True):
         alone = Tally()
         for change in found:
-            alone.count(change, campaigns_for(change, campaign_of))
+            alone.count(change, campaigns_for(change, campaign_of), sources_for(change, campaign_of, source_of))
         current = units[-1]
         if current.records and len(set(current.tally.writes) | set(alone.writes)) > limit:
             current = Unit()
             units.append(current)
         current.records.append(record)
         for change in found:
-            current.tally.count(change, campaigns_for(change, campaign_of))
+            current.tally.count(change, campaigns_for(change, campaign_of), sources_for(change, campaign_of, source_of))
     return units
 
 
@@ -438,9 +489,10 @@ def process_stream_batch(records: list[dict[str, Any]], time_left_ms: Callable[[
     store_day.apply_pickup_index(store_day.pickup_index_changes(pending))
     changes = [[] if i in aside else recognise(r) for i, r in enumerate(pending)]
     flat = [c for found in changes for c in found]
-    campaign_of = campaigns_of_orders(flat)
+    source_of: dict[str, str] = {}
+    campaign_of = campaigns_of_orders(flat, source_of)
     repeats = count_repeat_buyers([c for c in flat if c.kind == PAID], campaign_of, stamp)
-    units = plan_units(pending, changes, campaign_of)
+    units = plan_units(pending, changes, campaign_of, source_of=source_of)
     committed, applied = 0, False  # applied: an earlier unit of this batch is in the table (now or before)
     for unit in units:
         writes = [w for w in unit.tally.writes.values() if not w.is_empty()]
@@ -475,12 +527,16 @@ def campaign_analytics(campaign_id: str) -> CampaignAnalyticsOut:
     rows = data.campaign_counters(campaign_id)
     totals = next((r for r in rows if r["SK"] == "ANALYTICS#TOTAL"), {})
     stores = sorted((r for r in rows if r["SK"].startswith("ANALYTICS#STORE#")), key=lambda r: r["store_id"])
+    by_source = sorted((r for r in rows if r["SK"].startswith("ANALYTICS#SOURCE#")), key=lambda r: r["SK"])
     claimed, redeemed = _number(totals, "claimed"), _number(totals, "redeemed")
     return CampaignAnalyticsOut(
         campaign_id=campaign_id, **{f: _number(totals, f) for f in CAMPAIGN_FIELDS},
         redemption_rate=round(redeemed / claimed, 4) if claimed > 0 else 0.0,
         by_store=[CampaignStoreOut(store_id=r["store_id"], **{f: _number(r, f) for f in CAMPAIGN_STORE_FIELDS})
-                  for r in stores])
+                  for r in stores],
+        by_source=[CampaignSourceOut.model_validate({**parse_source_key(r.get("source_key")),
+                                                     **{f: _number(r, f) for f in SOURCE_FIELDS}})
+                   for r in by_source])
 
 
 def _date(value: str | None, name: str) -> date | None:

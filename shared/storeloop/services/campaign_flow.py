@@ -179,6 +179,16 @@ def _queue(campaign: campaign_data.Campaign, member_ids: list[str], kind: str, n
     return len(batch)
 
 
+def _in_audience(campaign: campaign_data.Campaign, members: list[str]) -> list[str]:
+    """Issue 9: a campaign with an audience messages its segment only (one BatchGetItem of the page's profiles)."""
+    if not campaign.audience_segment_id or not members:
+        return members
+    from storeloop.services import segments
+
+    keep = segments.audience_of(members, campaign.audience_segment_id)
+    return [m for m in members if m in keep]
+
+
 def notify_page(campaign_id: str, cursor: str | None, queued: int) -> dict[str, Any]:
     """Queue the launch message for one page of the audience: an unused grant of the campaign's message template
     and the marketing consent. Returns the next page's cursor (None: done) and the count so far."""
@@ -186,6 +196,7 @@ def notify_page(campaign_id: str, cursor: str | None, queued: int) -> dict[str, 
     if campaign is None:
         return {"campaign_id": campaign_id, "cursor": None, "queued": queued}
     members, after = data.grant_holders_page(str(campaign.reminder_template_id), cursor, PAGE_SIZE)
+    members = _in_audience(campaign, members)  # issue 9
     reachable = data.consenting(members, MARKETING_MESSAGES)
     sent = _queue(campaign, [m for m in members if m in reachable], "launch", "活动已开始，领券到店")
     logger.info("campaign audience page queued", extra={"campaign_id": campaign_id, "queued": sent})
@@ -204,6 +215,7 @@ def remind_page(campaign_id: str, cursor: str | None, queued: int) -> dict[str, 
     if campaign is None:
         return {"campaign_id": campaign_id, "cursor": None, "queued": queued}
     members, after = data.grant_holders_page(str(campaign.reminder_template_id), cursor, PAGE_SIZE)
+    members = _in_audience(campaign, members)  # issue 9
     claimed = data.claimed_any(members, campaign.template_id_list())
     reachable = data.consenting(claimed, MARKETING_MESSAGES)
     now = to_rfc3339(clock.now())

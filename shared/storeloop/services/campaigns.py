@@ -32,9 +32,16 @@ def create_campaign(caller: Caller, body: CreateCampaignRequest) -> CampaignOut:
     if short:
         raise ValidationFailed("templates whose validity ends before the campaign", details=[
             {"field": "template_ids", "issue": "validity_ends_before_campaign", "message": ", ".join(short)}])
+    audience = body.audience.segment_id if body.audience else None
+    if audience is not None:  # issue 9
+        from storeloop.data import segments
+
+        if segments.get_segment(audience) is None:
+            raise ValidationFailed("unknown segment", details=[{"field": "audience.segment_id", "issue": "unknown",
+                                                                "message": audience}])
     campaign = campaigns.create_campaign("cp_" + uuid.uuid4().hex[:20], body.name, body.starts_at, body.ends_at,
                                          list(body.template_ids), body.reminder_template_id, to_rfc3339(now),
-                                         caller.member_id)
+                                         caller.member_id, audience_segment_id=audience)
     return _campaign_out(campaign, [templates[t] for t in body.template_ids])
 
 
@@ -95,7 +102,7 @@ def _stop_campaign_flow(campaign: campaigns.Campaign) -> None:
     campaign_flow.stop_flow(campaign)
 
 
-def list_live_campaigns(limit: int, cursor: str | None) -> CampaignList:
+def list_live_campaigns(limit: int, cursor: str | None, caller: Caller | None = None) -> CampaignList:
     raw = decode_cursor(cursor)
     try:
         start = campaigns.list_start_key(raw) if raw is not None else None
@@ -103,6 +110,8 @@ def list_live_campaigns(limit: int, cursor: str | None) -> CampaignList:
         raise ValidationFailed("cursor is not valid", details=[{"field": "cursor", "issue": "invalid"}]) from None
     now = clock.now()
     found, last = campaigns.live_campaigns(to_rfc3339(now), limit, start)
+    if caller is not None and not caller.is_admin:  # issue 9: a campaign with an audience shows to its segment only
+        found = [c for c in found if _sees(caller, c)]
     templates = coupons.get_templates({t for c in found for t in c.template_id_list()})
     remaining = coupons.remaining_stock(templates.values())
     items = [_campaign_out(c, [templates[t] for t in c.template_id_list() if t in templates], remaining, now)
@@ -114,6 +123,8 @@ def get_campaign(caller: Caller, campaign_id: str) -> CampaignOut:
     campaign = campaigns.get_campaign(campaign_id) if is_id(campaign_id) else None
     if campaign is None or (campaign.status == campaigns.DRAFT and not caller.is_admin):
         raise NotFound(f"campaign {campaign_id} not found")  # drafts are for HQ's eyes only
+    if not caller.is_admin and not _sees(caller, campaign):
+        raise NotFound(f"campaign {campaign_id} not found")  # issue 9: for its audience only
     templates = coupons.get_templates(campaign.template_id_list())
     ordered = [templates[t] for t in campaign.template_id_list() if t in templates]
     out = _campaign_out(campaign, ordered, coupons.remaining_stock(ordered))
@@ -122,6 +133,15 @@ def get_campaign(caller: Caller, campaign_id: str) -> CampaignOut:
 
         out.report = campaign_flow.report_of(campaign_id)
     return out
+
+
+def _sees(caller: Caller, campaign: campaigns.Campaign) -> bool:
+    """Issue 9: whether the caller is in the campaign's audience (everyone without one)."""
+    if not campaign.audience_segment_id:
+        return True
+    from storeloop.services import segments
+
+    return segments.in_audience(caller.member_id, campaign.audience_segment_id)
 
 
 def _must_get(campaign_id: str) -> campaigns.Campaign:

@@ -10,7 +10,7 @@ from storeloop.data import campaigns, coupons, stores
 from storeloop.domain import clock
 from storeloop.domain.clock import parse_rfc3339, to_rfc3339
 from storeloop.domain.coupons import CouponRule
-from storeloop.domain.errors import CampaignNotLive, CouponAlreadyRedeemed, CouponExpired
+from storeloop.domain.errors import CampaignNotLive, CouponAlreadyRedeemed, CouponExpired, NotInAudience
 from storeloop.errors import NotFound, RateLimited, ValidationFailed
 from storeloop.schemas.coupons import (
     ClaimOut,
@@ -62,8 +62,20 @@ def claim_coupon(caller: Caller, campaign_id: str, body: ClaimRequest) -> ClaimO
     template = coupons.cached_template(body.template_id)
     if template is None:
         raise NotFound(f"template {body.template_id} not found")
+    # --- issue 9: who the campaign is for, and where the shopper came from
+    # (imported here: a plain claim loads neither, so the claim function's cold start stays as it was)
+    if campaign.audience_segment_id:
+        from storeloop.services import segments
+
+        if not segments.in_audience(caller.member_id, campaign.audience_segment_id):
+            raise NotInAudience()
+    source = None
+    if body.source or body.scene:
+        from storeloop.services import sources
+
+        source = sources.resolve(campaign_id, body.source, body.scene)
     try:
-        coupon = coupons.claim(template, campaign_id, caller.member_id, now)
+        coupon = coupons.claim(template, campaign_id, caller.member_id, now, source=source)
     except coupons.Throttled:
         raise RateLimited("too many claims right now, retry", headers={"Retry-After": "1"}) from None
     return ClaimOut(coupon=CouponOut(**coupon.public(now)))

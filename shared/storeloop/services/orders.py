@@ -27,10 +27,11 @@ from storeloop.data import products as product_data
 from storeloop.data import stores as store_data
 from storeloop.data.connection import aws_client
 from storeloop.domain.clock import now, to_rfc3339
-from storeloop.domain.coupons import check_redeemable
+from storeloop.domain.coupons import applicable_spend, check_redeemable
 from storeloop.domain.errors import CouponAlreadyRedeemed, InsufficientPoints, OutOfStock
 from storeloop.domain.orders import price_order
 from storeloop.domain.points import points_earned
+from storeloop.domain.sources import parse_source_key
 from storeloop.errors import ApiError, Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
 from storeloop.schemas.orders import (
     CreateOrderRequest,
@@ -71,6 +72,7 @@ def order_out(order: order_data.Order, caller: Caller | None = None) -> OrderOut
         created_at=order.created_at, pay_deadline=order.pay_deadline, paid_at=order.paid_at,
         cancelled_at=order.cancelled_at, completed_at=order.completed_at,
         refund_requested_at=order.refund_requested_at, refunded_at=order.refunded_at,
+        source=parse_source_key(order.source) if order.source else None,  # issue 9
     )
 
 
@@ -121,13 +123,21 @@ def _unknown_lines(body: CreateOrderRequest, stock: Mapping[str, product_data.St
 
 
 def _check_coupon(coupon: coupon_data.Coupon | None, coupon_id: str, caller: Caller, store_id: str,
-                  total_fen: int, at: datetime) -> Any:
+                  total_fen: int, at: datetime, lines: list[tuple[str, int, int]] | None = None) -> Any:
     if coupon is None or coupon.member_id != caller.member_id:
         raise CouponNotFound(f"coupon {coupon_id} not found")
     rule = coupon_data.coupon_rule(coupon)
     valid_from, valid_until = coupon_data.coupon_window(coupon)
-    check_redeemable(rule, coupon.status, valid_from, valid_until, store_id, ONLINE, total_fen, at)
+    scoped = bool(rule.skus) and lines is not None  # issue 9: the minimum is checked on the scoped spend
+    check_redeemable(rule, coupon.status, valid_from, valid_until, store_id, ONLINE, None if scoped else total_fen, at)
+    if scoped:
+        applicable_spend(rule, lines, total_fen)  # COUPON_NOT_APPLICABLE when no line is covered
     return rule
+
+
+def _coupon_base(rule: Any, lines: list[tuple[str, int, int]]) -> int | None:
+    """Issue 9: the spend a scoped coupon applies to (None: the whole order)."""
+    return applicable_spend(rule, lines, None) if rule is not None and rule.skus else None
 
 
 def _description(lines: list[tuple[str, str, int, int]]) -> str:
@@ -154,8 +164,9 @@ def create_order(settings: Settings, caller: Caller, body: CreateOrderRequest) -
         raise Forbidden("this member can no longer order")  # erased between login and now
     lines = [(item.sku, stock[item.sku].name, item.qty, int(stock[item.sku].price_fen)) for item in body.items]
     total = sum(qty * price for _, _, qty, price in lines)
-    rule = _check_coupon(coupon, body.coupon_id, caller, body.store_id, total, at) if body.coupon_id else None
-    totals = price_order([(sku, qty, price) for sku, _, qty, price in lines], rule, body.points, int(profile.points))
+    priced = [(sku, qty, price) for sku, _, qty, price in lines]
+    rule = _check_coupon(coupon, body.coupon_id, caller, body.store_id, total, at, priced) if body.coupon_id else None
+    totals = price_order(priced, rule, body.points, int(profile.points), coupon_base_fen=_coupon_base(rule, priced))
     short = next((item.sku for item in body.items if int(stock[item.sku].stock) < item.qty), None)
     if short is not None:  # a strongly consistent read: no transaction needed to know
         raise OutOfStock(details={"sku": short})
@@ -166,6 +177,8 @@ def create_order(settings: Settings, caller: Caller, body: CreateOrderRequest) -
     order = order_data.new_order(order_id, caller.member_id, body.store_id, lines, totals.total_fen,
                                  totals.discount_fen, totals.points_used, totals.payable_fen, body.coupon_id,
                                  to_rfc3339(at), to_rfc3339(deadline))
+    if coupon is not None and body.coupon_id:
+        order.source = coupon.source_key()  # issue 9: the order carries its coupon's source
     try:
         order_data.place_order(order, at, _coupon_lock(body.coupon_id, caller.member_id, order_id)
                                if body.coupon_id else None)
@@ -241,6 +254,29 @@ def _coupon_redeem(order: order_data.Order, at: datetime) -> tuple[order_data.Co
                   "coupon")
         tx.save(verification, coupon_data.Verification.PK.does_not_exist(), "verification")
     return step, held.campaign_id
+
+
+def _coupon_return(order: order_data.Order, at: datetime) -> order_data.CouponStep | None:
+    """Issue 9, return_on_refund: the refunded order's coupon active again (and its redemption marked reversed, so
+    the standing redemptions the roll-up counts agree), if the template says so and the coupon is still valid."""
+    if not order.coupon_id:
+        return None
+    held = coupon_data.get_coupon(order.coupon_id, consistent=True)
+    if (held is None or not held.return_on_refund or held.status != "redeemed" or not held.verification_id
+            or at >= coupon_data.coupon_window(held)[1]):
+        return None
+    when, verification_id = to_rfc3339(at), held.verification_id
+    coupon_cls, verification_cls = coupon_data.Coupon, coupon_data.Verification
+
+    def step(tx: Any) -> None:
+        tx.update(coupon_cls(coupon_data.coupon_pk(held.coupon_id), "COUPON"),
+                  [coupon_cls.status.set("active"), coupon_cls.redeemed_at.remove(),
+                   coupon_cls.redeemed_store_id.remove(), coupon_cls.verification_id.remove()],
+                  (coupon_cls.status == "redeemed") & (coupon_cls.verification_id == verification_id), "coupon")
+        tx.update(verification_cls(coupon_data.verification_pk(verification_id), "VERIFICATION"),
+                  [verification_cls.reversed_at.set(when), verification_cls.reversed_by.set("refund")],
+                  verification_cls.reversed_at.does_not_exist(), "coupon")
+    return step
 
 
 # --- cancelling and the payment timeout ---------------------------------------------------------------
@@ -388,7 +424,8 @@ def _on_payment(settings: Settings, order: order_data.Order, resource: Mapping[s
         try:
             try:
                 step, campaign_id = _coupon_redeem(order, at)
-                order_data.mark_paid(order, at, transaction_id, code, earned, step, join_campaign_id=campaign_id)
+                order_data.mark_paid(order, at, transaction_id, code, earned, step, join_campaign_id=campaign_id,
+                                     join_source=order.source if campaign_id else None)
             except order_data.CouponChanged:
                 # The money is in: the order is paid whatever happened to its coupon (logged for a person).
                 logger.error("paid order's coupon was not locked by it", extra={"order_id": order.order_id})
@@ -419,14 +456,19 @@ def _on_refund(order: order_data.Order, event_type: str, resource: Mapping[str, 
     if order.status != order_data.REFUND_PENDING:
         return f"duplicate_{order.status}"
 
-    def complete() -> int:
+    def complete(give_back: bool = True) -> int:
         fresh = _load(order.order_id)
         if fresh.status != order_data.REFUND_PENDING:
             raise order_data.StatusChanged()
-        return order_data.complete_refund(fresh, now(), points_data.balance(fresh.member_id))
+        at = now()
+        step = _coupon_return(fresh, at) if give_back else None
+        return order_data.complete_refund(fresh, at, points_data.balance(fresh.member_id), step)
 
     try:
-        order_data.retry(complete, order_data.BalanceChanged)
+        try:
+            order_data.retry(complete, order_data.BalanceChanged)
+        except order_data.CouponChanged:  # the coupon moved meanwhile: the refund goes ahead without giving it back
+            order_data.retry(lambda: complete(False), order_data.BalanceChanged)
     except order_data.StatusChanged:
         return "duplicate_refunded"
     return "refunded"

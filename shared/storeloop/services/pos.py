@@ -96,6 +96,7 @@ def record_sale(settings: Settings, store_id: str, headers: Mapping[str, str], r
 
     redeemed = [str(c) for c in claimed.coupons_redeemed or []]  # a run that died may have redeemed some already
     rejected: list[dict[str, str]] = []
+    sources: dict[str, dict] = {}  # issue 9: the sale carries the source of each coupon it redeemed
     for code in sale.coupon_codes:
         if code in redeemed:
             continue
@@ -104,8 +105,9 @@ def record_sale(settings: Settings, store_id: str, headers: Mapping[str, str], r
 
         try:
             # The till's wrong codes count against the store's coupon-code limits as a clerk's do.
-            guesses.guarded("coupon_code", f"pos-{store_id}", store_id, partial(
-                verification.redeem_coupon, code, store_id, sale.total_fen, None, "store", tx_extra=note))
+            result = guesses.guarded("coupon_code", f"pos-{store_id}", store_id, partial(
+                verification.redeem_coupon, code, store_id, sale.total_fen, None, "store", tx_extra=note,
+                lines=[(i.sku, i.qty, i.price_fen) for i in sale.items]))  # issue 9: sku scope
         except (DomainError, ApiError) as exc:
             # The sale happened whatever we think of the coupon: record it, and tell the till which were refused.
             rejected.append({"code": code, "error": exc.code})
@@ -113,10 +115,11 @@ def record_sale(settings: Settings, store_id: str, headers: Mapping[str, str], r
         except TransactWriteError:  # our claim was taken over (note_redeemed's condition): the other run finishes
             raise _in_progress() from None
         redeemed.append(code)
+        sources[code] = result["coupon"]["source"]
 
     earned = points_earned(sale.total_fen, settings.points_per_yuan) if claimed.member_id else 0
     answer = PosSaleOut(member_id=claimed.member_id, points_earned=earned, coupons_redeemed=redeemed,
-                        coupons_rejected=rejected)
+                        coupons_rejected=rejected, coupon_sources=sources)
     try:
         points_data.finish_pos_sale(claimed, token, earned, answer.model_dump(mode="json"))
     except points_data.SaleBusy:

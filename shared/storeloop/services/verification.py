@@ -14,8 +14,8 @@ from storeloop.data import coupons, stores
 from storeloop.data.coupons import TRANSACTION_CONFLICT, Coupon
 from storeloop.domain import clock
 from storeloop.domain.clock import parse_rfc3339
-from storeloop.domain.coupons import check_redeemable, discount_fen, looks_like_coupon_code
-from storeloop.domain.errors import AlreadyReversed, QrExpired
+from storeloop.domain.coupons import applicable_spend, check_redeemable, discount_fen, looks_like_coupon_code
+from storeloop.domain.errors import AlreadyReversed, MinSpendNotMet, QrExpired
 from storeloop.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
 from storeloop.schemas.coupons import CouponOut, ReversalOut, VerificationOut, VerifyRequest, is_id
 from storeloop.services import guesses
@@ -33,7 +33,7 @@ class CouponNotFound(NotFound):
 
 def redeem_coupon(code_or_qr: str, store_id: str, spend_fen: int | None, staff_member_id: str | None,
                   channel: str = "store", tx_extra: Callable[[TransactWrite], None] | None = None, *,
-                  start_membership: bool = True) -> dict[str, Any]:
+                  start_membership: bool = True, lines: list[tuple[str, int, int]] | None = None) -> dict[str, Any]:
     """Redeem a coupon at `store_id` with the same rules for every caller (till, scanner, POS webhook).
 
     `code_or_qr` is the 12-digit code or a QR token from `GET /me/coupons/{id}/qr`. Raises CouponNotFound (404),
@@ -51,11 +51,21 @@ def redeem_coupon(code_or_qr: str, store_id: str, spend_fen: int | None, staff_m
     "store_id", "spend_fen", "verified_at"}.
     """
     coupon = _find(code_or_qr)
+    bill = spend_fen
+    if lines is not None and spend_fen is None:
+        bill = spend_fen = sum(qty * price for _, qty, price in lines)
     for attempt in range(MAX_CONFLICT_RETRIES + 1):
         now = clock.now()
         rule = coupons.coupon_rule(coupon)
         valid_from, valid_until = coupons.coupon_window(coupon)
-        check_redeemable(rule, coupon.status, valid_from, valid_until, store_id, channel, spend_fen, now)
+        # issue 9: a coupon scoped to skus applies to the spend on its lines, when the lines are given
+        scoped = bool(rule.skus) and lines is not None
+        check_redeemable(rule, coupon.status, valid_from, valid_until, store_id, channel,
+                         None if scoped else bill, now)
+        if scoped:
+            spend_fen = applicable_spend(rule, lines, bill)
+            if spend_fen is not None and spend_fen < rule.min_spend_fen:
+                raise MinSpendNotMet(details={"min_spend_fen": rule.min_spend_fen, "spend_fen": spend_fen})
         money_off = rule.kind in ("cash_off", "percent_off")
         if spend_fen is None and (money_off or rule.min_spend_fen > 0):
             # Without the bill a cash_off coupon would record its whole face value as the discount.
@@ -68,7 +78,7 @@ def redeem_coupon(code_or_qr: str, store_id: str, spend_fen: int | None, staff_m
                 {"field": "spend_fen", "issue": "greater_than_equal", "message": "at least 1 fen"}])
         discount = discount_fen(rule, spend_fen) if spend_fen is not None else 0  # a gift is an item, not money
         try:
-            verification = coupons.redeem(coupon, store_id, staff_member_id, channel, spend_fen, discount, now,
+            verification = coupons.redeem(coupon, store_id, staff_member_id, channel, bill, discount, now,
                                           tx_extra=tx_extra, start_membership=start_membership)
         except coupons.Throttled:
             raise RateLimited("too many requests, retry", headers={"Retry-After": "1"}) from None
@@ -84,7 +94,7 @@ def redeem_coupon(code_or_qr: str, store_id: str, spend_fen: int | None, staff_m
         coupon.redeemed_store_id, coupon.verification_id = store_id, verification.verification_id
         return {"verification_id": verification.verification_id, "coupon": coupon.public(now),
                 "discount_fen": discount, "member_id": coupon.member_id, "store_id": store_id,
-                "spend_fen": spend_fen, "verified_at": verification.verified_at}
+                "spend_fen": bill, "verified_at": verification.verified_at}
     raise Conflict("the coupon is busy, retry", code="COUPON_BUSY")
 
 
@@ -109,10 +119,12 @@ def verify_coupon(caller: Caller, body: VerifyRequest) -> VerificationOut:
     if not caller.is_staff_of(body.store_id) and stores.get_store(body.store_id) is None:
         raise NotFound(f"store {body.store_id} not found")  # an admin naming a store that does not exist
     # Codes that name no coupon are limited per staff member and per store (429 RATE_LIMITED).
+    lines = [(i.sku, i.qty, i.price_fen) for i in body.items] if body.items is not None else None
     result = guesses.guarded("coupon_code", caller.member_id, body.store_id,
-                             lambda: redeem_coupon(body.code, body.store_id, body.spend_fen, caller.member_id, "store"))
+                             lambda: redeem_coupon(body.code, body.store_id, body.spend_fen, caller.member_id, "store",
+                                                   lines=lines))
     return VerificationOut(verification_id=result["verification_id"], coupon=CouponOut(**result["coupon"]),
-                           discount_fen=result["discount_fen"], store_id=body.store_id, spend_fen=body.spend_fen,
+                           discount_fen=result["discount_fen"], store_id=body.store_id, spend_fen=result["spend_fen"],
                            verified_at=result["verified_at"])
 
 

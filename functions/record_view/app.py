@@ -1,0 +1,18 @@
+"""POST /campaigns/{campaign_id}/views: one exposure of a campaign, with its source (issue 9). 202: counted later."""
+
+from storeloop.api import current_caller, lambda_handler_for, make_app
+from storeloop.schemas.sources import ViewOut, ViewRequest
+from storeloop.services import sources
+
+app = make_app()
+
+
+@app.post("/campaigns/<campaign_id>/views", summary="Record an exposure", tags=["sources"],
+          responses={202: {"description": "accepted; the stream consumer counts it"}})
+def record_view(campaign_id: str, body: ViewRequest) -> ViewOut:
+    caller = current_caller(app)
+    out = sources.record_view(caller, campaign_id, body)
+    return out.model_dump(mode="json"), 202  # type: ignore[return-value]
+
+
+lambda_handler = lambda_handler_for(app)

@@ -1,0 +1,73 @@
+"""Issue 9, exchange codes: HQ makes a batch for a template; a shopper exchanges one code for one coupon, once.
+docs/exchange-codes.md has the design and the guessing math."""
+
+from __future__ import annotations
+
+import uuid
+
+from storeloop import crypto
+from storeloop.caller import Caller
+from storeloop.data import coupons as coupon_data
+from storeloop.data import exchange_codes as data
+from storeloop.domain import clock
+from storeloop.domain.clock import to_rfc3339
+from storeloop.domain.errors import CodeAlreadyUsed
+from storeloop.domain.exchange_codes import new_code, normalise
+from storeloop.errors import NotFound, RateLimited
+from storeloop.schemas.coupons import CouponOut, is_id
+from storeloop.schemas.exchange_codes import ExchangeBatchOut, ExchangeBatchRequest, ExchangeOut, ExchangeRequest
+from storeloop.settings import get_settings
+
+HASH_PURPOSE = "exchange_code"
+
+
+class CodeNotFound(NotFound):
+    code, message = "CODE_NOT_FOUND", "no exchange code is this"
+
+
+def _hash(code: str) -> str:
+    return crypto.keyed_hash(get_settings().data_key, code, HASH_PURPOSE)
+
+
+def create_batch(caller: Caller, template_id: str, body: ExchangeBatchRequest) -> ExchangeBatchOut:
+    template = coupon_data.get_template(template_id) if is_id(template_id) else None
+    if template is None:
+        raise NotFound(f"template {template_id} not found")
+    codes = list(dict.fromkeys(new_code() for _ in range(body.count)))
+    while len(codes) < body.count:  # a repeat in the batch (chance ~4e-17): draw again
+        codes = list(dict.fromkeys([*codes, new_code()]))
+    batch_id = "xb_" + uuid.uuid4().hex[:20]
+    data.create_batch(batch_id, template_id, [_hash(c) for c in codes], to_rfc3339(clock.now()), caller.member_id)
+    return ExchangeBatchOut(batch_id=batch_id, template_id=template_id, count=len(codes), codes=codes)
+
+
+def guess_failed(caller: Caller) -> None:
+    """RATE-LIMIT HOOK (issue 14): the ONE place a failed exchange-code guess is reported. The lead wires issue 14's
+    failed-guess limiter here after merge (it raises 429 RATE_LIMITED). Until then guessing is made impractical by
+    the codes' 80 bits alone (docs/exchange-codes.md)."""
+    return None
+
+
+def exchange(caller: Caller, body: ExchangeRequest) -> ExchangeOut:
+    """One coupon of the code's template for this shopper, the code marked used in the same transaction; stock,
+    per-member and daily limits apply as for any claim. 404 CODE_NOT_FOUND, 409 CODE_ALREADY_USED."""
+    code = normalise(body.code)
+    found = data.get_code(_hash(code)) if code else None
+    if found is None:
+        guess_failed(caller)
+        raise CodeNotFound()
+    if found.status != data.UNUSED:
+        raise CodeAlreadyUsed()
+    template = coupon_data.cached_template(found.template_id)
+    if template is None:
+        raise CodeNotFound()
+    now = clock.now()
+    code_hash = _hash(str(code))
+    try:
+        coupon = coupon_data.claim(template, found.batch_id, caller.member_id, now,
+                                   extra=data.mark_used(code_hash, caller.member_id, to_rfc3339(now)))
+    except coupon_data.ExtraRefused:
+        raise CodeAlreadyUsed() from None
+    except coupon_data.Throttled:
+        raise RateLimited("too many claims right now, retry", headers={"Retry-After": "1"}) from None
+    return ExchangeOut(coupon=CouponOut(**coupon.public(now)))
