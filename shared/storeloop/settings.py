@@ -44,6 +44,9 @@ class Settings(BaseModel):
     order_state_machine_arn: str = ""
     campaign_state_machine_arn: str = ""
     message_queue_url: str = ""
+    # (issue 10) the group buy flow; how long one of a group's `hours` lasts (3600; tests shorten it)
+    group_buy_state_machine_arn: str = ""
+    group_buy_hour_seconds: int = Field(default=3600, ge=1, le=3600)
 
     # WeChat Pay
     pay_mchid: str = ""

@@ -37,6 +37,7 @@ from storeloop.schemas.analytics import (
     StoreDayOut,
     StoreTotalsOut,
 )
+from storeloop.services import campaign_kinds_tracking as kinds  # issue 10
 from storeloop.services import reminders
 from storeloop.services.coupons import QR_TOKEN_TYPE
 from storeloop.settings import get_settings
@@ -45,6 +46,7 @@ logger = Logger(service="storeloop", child=True)
 
 CLAIMED, REDEEMED, UNREDEEMED, PAID, REFUNDED, JOINED, VISIT = (
     "claimed", "redeemed", "unredeemed", "paid", "refunded", "joined", "visit")
+KIND_COUNTS = "kind_counts"  # issue 10: a campaign kind's numbers (services/campaign_kinds_tracking.py)
 REPEAT_WINDOW = timedelta(days=30)
 MAX_BUYER_ENTRIES = 200  # a member's paid orders kept (the last 30 days'); bounds the item well under 400 KB
 UNIT_ITEMS = 96  # counter items per transaction (100 minus the two markers, minus room for one more record)
@@ -53,14 +55,15 @@ MAX_RANGE_DAYS = 93
 DEFAULT_RANGE_DAYS = 7
 QR_LEEWAY_SECONDS = 7 * 86_400  # a QR token only names its coupon here: its 60 s validity was checked at the till
 
-STORE_DAY_FIELDS = ("visits", "redemptions", "orders", "revenue_fen", "new_members", "refunds")
+STORE_DAY_FIELDS = ("visits", "redemptions", "orders", "revenue_fen", "new_members", "refunds",
+                    *kinds.STORE_DAY_FIELDS)  # issue 10: the campaign kinds' numbers
 CAMPAIGN_FIELDS = ("claimed", "redeemed", "new_members", "orders", "revenue_fen", "refunds", "repeat_buyers_30d")
 CAMPAIGN_STORE_FIELDS = ("redeemed", "new_members", "orders", "revenue_fen", "refunds")
 
 # The items whose changes are business events; the template's FilterCriteria say the same, so in AWS the
 # consumer is not even invoked for the rest (including its own counters).
 RELEVANT = (("COUPON#", "COUPON"), ("ORDER#", "ORDER"), ("POSSALE#", "SALE"), ("APPT#", "APPT"),
-            ("MEMBER#", "PROFILE"))
+            ("MEMBER#", "PROFILE"), *kinds.RELEVANT)
 
 
 def local_day(value: str) -> str:
@@ -85,6 +88,7 @@ class Change:
     paid_at: str | None = None
     coupon_id: str | None = None  # an online order's coupon
     codes: tuple[str, ...] = ()  # a till sale's redeemed codes (12 digits or QR tokens)
+    counts: tuple[tuple[str, int], ...] = ()  # issue 10 (KIND_COUNTS): store day counters to add
 
 
 def keys_of(record: dict[str, Any]) -> tuple[str, str]:
@@ -116,11 +120,13 @@ def recognise(record: dict[str, Any]) -> list[Change]:
         if pk.startswith("COUPON#"):
             return _coupon(record.get("eventName"), old, new)
         if pk.startswith("ORDER#"):
-            return _order(old, new)
+            return _order(old, new) + _kind_counts(kinds.order_counts(old, new))
         if pk.startswith("POSSALE#"):
             return _pos_sale(old, new)
         if pk.startswith("APPT#"):
             return _appointment(old, new)
+        if pk.startswith(tuple(prefix for prefix, _ in kinds.RELEVANT)):
+            return _kind_counts(kinds.recognise(pk, record.get("eventName"), old, new))
         return _profile(old, new)
     except (KeyError, TypeError, ValueError):
         # A record we cannot read is not worth stopping the stream for (it would block its shard for a day).
@@ -152,6 +158,10 @@ def _order(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         return [Change(REFUNDED, store_id=new["store_id"], day=local_day(new["refunded_at"]),
                        amount_fen=int(new["payable_fen"]), coupon_id=new.get("coupon_id"))]
     return []
+
+
+def _kind_counts(found: list[kinds.Counts]) -> list[Change]:
+    return [Change(KIND_COUNTS, store_id=store_id, day=day, counts=counts) for store_id, day, counts in found]
 
 
 def _pos_sale(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
@@ -262,6 +272,9 @@ class Tally:
                     self.campaign_store(change.campaign_id, change.store_id).add("new_members", 1)
         elif change.kind == VISIT and change.store_id and change.day:
             self.store_day(change.store_id, change.day).add("visits", 1)
+        elif change.kind == KIND_COUNTS and change.store_id and change.day:  # issue 10
+            for name, amount in change.counts:
+                self.store_day(change.store_id, change.day).add(name, amount)
 
 
 @dataclass
