@@ -188,16 +188,15 @@ def redeem(reward: Reward, member_id: str, store_id: str | None, at: datetime, t
             codes = cancellation_codes(exc)
             failed = [label for label, code in zip(puts + updates, codes, strict=False)
                       if code == "ConditionalCheckFailed"]
-            for what in ("points", "stock", "claim_limit"):
+            for what in ("stock", "claim_limit", "points"):  # sold out before too few points
                 if what in failed:
                     raise RedeemRefused(what) from None
             if "template_stock" in failed:
                 shards.pop(0)
                 continue
-            if failed or "TransactionConflict" not in codes:  # a code collision retries; anything else is a bug
-                if not failed:
-                    raise
-            conflicts += 1
+            if not failed and "TransactionConflict" not in codes:
+                raise
+            conflicts += 1  # a coupon code collision or a conflicting transaction: again, with fresh ids
             if conflicts >= ATTEMPTS:
                 raise Busy() from None
             shards.append(shards.pop(0))
