@@ -26,7 +26,7 @@ from storeloop.settings import Settings
 
 def sale_out(sale: data.FlashSale, remaining: int) -> FlashSaleOut:
     return FlashSaleOut(
-        flash_sale_id=sale.flash_sale_id, sku=sale.sku, name=sale.name, store_ids=list(sale.store_ids),
+        flash_sale_id=sale.flash_sale_id, sku=sale.sku, name=sale.name, store_ids=[str(s) for s in sale.store_ids],
         price_fen=int(sale.price_fen), stock=int(sale.stock), per_member_limit=int(sale.per_member_limit),
         starts_at=sale.starts_at, ends_at=sale.ends_at,
         status=campaign_kinds.window_status(sale.starts_at, sale.ends_at, now()), remaining=remaining,

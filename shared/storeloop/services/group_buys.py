@@ -48,7 +48,7 @@ REASON_GROUP_FAILED = "group_failed"
 
 def offer_out(offer: data.GroupBuy) -> GroupBuyOut:
     return GroupBuyOut(
-        group_buy_id=offer.group_buy_id, sku=offer.sku, name=offer.name, store_ids=list(offer.store_ids),
+        group_buy_id=offer.group_buy_id, sku=offer.sku, name=offer.name, store_ids=[str(s) for s in offer.store_ids],
         group_size=int(offer.group_size), price_fen=int(offer.price_fen), hours=int(offer.hours),
         starts_at=offer.starts_at, ends_at=offer.ends_at,
         status=campaign_kinds.window_status(offer.starts_at, offer.ends_at, now()), created_at=offer.created_at)
