@@ -79,6 +79,7 @@ def test_a_flash_order_is_an_order_at_the_sale_price_from_the_sales_own_stock(cl
     assert resp.status == 201, resp.body
     order = resp.json()["order"]
     assert order["payable_fen"] == 990 and order["items"][0]["price_fen"] == 990 and resp.json()["payment"]["paySign"]
+    assert (order["campaign_kind"], order["campaign_ref"]) == ("flash_sale", sale["flash_sale_id"])
     assert remaining(client, token, sale["flash_sale_id"]) == 2
     # The store's own stock is not the sale's: it is untouched.
     assert client.get("/stores/s1/products", token=token).json()["items"][0]["stock"] == 20
@@ -164,3 +165,16 @@ def test_a_window_ending_before_it_starts_is_refused_and_members_may_not_create(
     assert client.post("/admin/flash-sales", body, token=actors.member()["token"]).status == 403
     bad = client.post("/flash-sales/x/orders", {"store_id": "s1", "qty": 2}, token=actors.member()["token"])
     assert bad.status == 400
+
+
+def test_a_retried_buy_with_the_same_idempotency_key_takes_one_unit(client, actors, shop):
+    sale = new_sale(client, shop["admin"], stock=3, per_member_limit=3)
+    token = actors.member()["token"]
+    path = f"/flash-sales/{sale['flash_sale_id']}/orders"
+    first = client.post(path, {"store_id": "s1"}, token=token, headers={"Idempotency-Key": "fs-retry-1"})
+    again = client.post(path, {"store_id": "s1"}, token=token, headers={"Idempotency-Key": "fs-retry-1"})
+    assert first.status == again.status == 201
+    assert first.json()["order"]["order_id"] == again.json()["order"]["order_id"]
+    assert remaining(client, token, sale["flash_sale_id"]) == 2
+    other = client.post(path, {"store_id": "s2"}, token=token, headers={"Idempotency-Key": "fs-retry-1"})
+    assert other.status == 409 and other.json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"

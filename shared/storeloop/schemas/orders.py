@@ -62,6 +62,9 @@ class OrderOut(BaseModel):
     completed_at: str | None = None
     refund_requested_at: str | None = None
     refunded_at: str | None = None
+    # issue 10: a group buy's or a flash sale's order
+    campaign_kind: Literal["group_buy", "flash_sale"] | None = None
+    campaign_ref: str | None = Field(default=None, description="the group (group_buy) or the flash sale")
 
 
 class PaymentParams(BaseModel):

@@ -71,6 +71,7 @@ def order_out(order: order_data.Order, caller: Caller | None = None) -> OrderOut
         created_at=order.created_at, pay_deadline=order.pay_deadline, paid_at=order.paid_at,
         cancelled_at=order.cancelled_at, completed_at=order.completed_at,
         refund_requested_at=order.refund_requested_at, refunded_at=order.refunded_at,
+        campaign_kind=order.campaign_kind, campaign_ref=order.campaign_ref,  # type: ignore[arg-type]  # issue 10
     )
 
 
