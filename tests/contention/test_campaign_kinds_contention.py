@@ -4,6 +4,7 @@ paid members than its size, and parallel redemptions never take a balance below 
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -23,6 +24,12 @@ from tests.contention.racing import all_at_once
 def cloud(wechat):
     with notifiable_cloud(wechat, {"GROUP_BUY_HOUR_SECONDS": "4"}) as stack:
         yield stack
+        # No group flow runs on into the next test's stack.
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        deadline = time.monotonic() + 15
+        while sfn.list_executions(stateMachineArn=stack.ref("GroupBuyStateMachine"),
+                                  statusFilter="RUNNING")["executions"] and time.monotonic() < deadline:
+            time.sleep(0.2)
 
 
 @pytest.fixture
