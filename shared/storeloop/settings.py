@@ -61,6 +61,9 @@ class Settings(BaseModel):
     webhook_dlq_url: str = ""
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)  # = the queue's maxReceiveCount
     webhook_retry_base_seconds: int = Field(default=30, ge=0, le=900)
+    # (issue 10) the group buy flow; how long one of a group's `hours` lasts (3600; tests shorten it)
+    group_buy_state_machine_arn: str = ""
+    group_buy_hour_seconds: int = Field(default=3600, ge=1, le=3600)
 
     # WeChat Pay
     pay_mchid: str = ""

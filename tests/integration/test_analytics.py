@@ -372,7 +372,10 @@ def test_a_store_range_lists_every_day_with_zeros_and_totals(client, actors):
                          query={"from": "2026-01-01", "to": "2026-04-03"}))  # 93 days: the most allowed
     assert body["from"] == "2026-01-01" and body["to"] == "2026-04-03" and len(body["days"]) == 93
     assert body["days"][0] == {"date": "2026-01-01", "visits": 0, "redemptions": 0, "orders": 0, "revenue_fen": 0,
-                               "new_members": 0, "refunds": 0}
+                               "new_members": 0, "refunds": 0,
+                               # issue 10: the campaign kinds' counters
+                               "groups_opened": 0, "groups_formed": 0, "groups_failed": 0, "flash_units": 0,
+                               "flash_revenue_fen": 0, "rewards_redeemed": 0, "points_spent": 0}
     assert body["totals"]["orders"] == 0
     default = ok(client.get("/admin/analytics/stores/s1", token=actors.admin["token"]))
     today = clock.now().astimezone(CN_TZ).date()

@@ -91,10 +91,21 @@ class Order(Entity):
     auto_refund = BooleanAttribute(null=True)  # a payment that arrived after the order was cancelled
     points_clawed_back = NumberAttribute(null=True)
     source = UnicodeAttribute(null=True)  # issue 9: the source key of its coupon (domain.sources)
+    # (issue 10) a campaign kind's order: "flash_sale" (its unit from the sale's own stock, `campaign_shard`) or
+    # "group_buy" (store stock, its group `campaign_ref`); None for an ordinary order. See services/flash_sales.py
+    # and services/group_buys.py.
+    campaign_kind = UnicodeAttribute(null=True)
+    campaign_ref = UnicodeAttribute(null=True)
+    campaign_shard = NumberAttribute(null=True)
 
     @property
     def out_refund_no(self) -> str:
         return f"{self.order_id}-R"
+
+    @property
+    def holds_store_stock(self) -> bool:
+        """(issue 10) A flash sale's unit is the sale's own stock, not the store's."""
+        return self.campaign_kind != "flash_sale"
 
     def lines(self) -> list[tuple[str, int, int]]:
         return [(line.sku, int(line.qty), int(line.price_fen)) for line in self.items]
@@ -247,7 +258,7 @@ def place_order(order: Order, at: datetime, coupon_step: CouponStep | None = Non
     coupon, and write the order, all or nothing. ReservationFailed says which reservation was refused."""
 
     def build(tx: _Tx) -> None:
-        for sku, qty, _ in order.lines():
+        for sku, qty, _ in order.lines() if order.holds_store_stock else ():
             # issue 15: `reserved` counts units held for unfinished orders (the till's stock sync subtracts them)
             tx.update(StoreStock(*stock_key(order.store_id, sku)), [StoreStock.stock.add(-qty),
                                                                     StoreStock.reserved.add(qty)],
@@ -270,12 +281,18 @@ def place_order(order: Order, at: datetime, coupon_step: CouponStep | None = Non
                 raise ReservationFailed("stock", label.split(":", 1)[1]) from None
             if label in ("points", "coupon"):
                 raise ReservationFailed(label) from None
+        if failed.labels:  # (issue 10) a campaign kind's own step (its labels: flash_stock, flash_limit, group...)
+            raise ReservationFailed(failed.labels[0]) from None
         raise
 
 
 def _release(tx: _Tx, order: Order, at: datetime, reason: str) -> None:
     """Stock and points an order holds, given back (the coupon is the caller's `coupon_step`)."""
-    for sku, qty, _ in order.lines():
+    if order.campaign_kind:  # (issue 10) the campaign kind's own reservation (a flash sale's unit)
+        from storeloop.data import campaign_orders
+
+        campaign_orders.release(tx, order)
+    for sku, qty, _ in order.lines() if order.holds_store_stock else ():
         tx.update(StoreStock(*stock_key(order.store_id, sku)), [StoreStock.stock.add(qty),
                                                                 StoreStock.reserved.add(-qty)], None, f"stock:{sku}")
     if order.points_used:
@@ -361,7 +378,7 @@ def request_refund(order: Order, at: datetime, reason: str, by: str) -> None:
             Order.status.set(REFUND_PENDING), Order.refund_reason.set(reason),
             Order.refund_requested_at.set(to_rfc3339(at)), Order.refund_requested_by.set(by),
         ], Order.status == was, "order")
-        if was == PAID:
+        if was == PAID and order.holds_store_stock:
             for sku, qty, _ in order.lines():
                 tx.update(StoreStock(*stock_key(order.store_id, sku)), [StoreStock.stock.add(qty),
                                                                         StoreStock.reserved.add(-qty)], None,
@@ -437,7 +454,35 @@ def _run_transition(build: Callable[[_Tx], None]) -> None:
             raise BalanceChanged() from None
         if "coupon" in failed.labels:
             raise CouponChanged() from None
+        if failed.labels:  # (issue 10) a campaign kind's own step (a group's count)
+            raise StepFailed(failed.labels) from None
         raise
+
+
+class StepFailed(Exception):
+    """(issue 10) The condition of an extra step a campaign kind added to a transition failed; nothing changed."""
+
+    def __init__(self, labels: list[str]) -> None:
+        super().__init__(", ".join(labels))
+        self.labels = labels
+
+
+# --- (issue 10) a payment the order's campaign cannot take --------------------------------------------
+
+
+def refuse_payment(order: Order, at: datetime, transaction_id: str, reason: str) -> None:
+    """pending_payment → refund_pending (auto refund) for a payment that arrived for a full or failed group: what
+    the order held is released, as a cancel would, and the money goes back. StatusChanged if not pending."""
+
+    def build(tx: _Tx) -> None:
+        tx.update(Order(order.PK, order.SK), [
+            Order.status.set(REFUND_PENDING), Order.transaction_id.set(transaction_id), Order.auto_refund.set(True),
+            Order.refund_reason.set(reason), Order.cancelled_at.set(to_rfc3339(at)), Order.cancel_reason.set(reason),
+            Order.refund_requested_at.set(to_rfc3339(at)), Order.refund_requested_by.set("system"),
+        ], Order.status == PENDING_PAYMENT, "order")
+        _release(tx, order, at, ledger.ORDER_POINTS_RELEASED)
+
+    _run_transition(build)
 
 
 def retry(run: Callable[[], T], on: type[Exception], attempts: int = CONFLICT_ATTEMPTS) -> T:

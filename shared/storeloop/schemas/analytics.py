@@ -53,6 +53,14 @@ class StoreDayOut(BaseModel):
     revenue_fen: int = Field(description="paid that day, less refunds completed that day")
     new_members: int
     refunds: int
+    # issue 10: the campaign kinds, per store day
+    groups_opened: int = Field(default=0, description="group buy groups opened at this store")
+    groups_formed: int = Field(default=0, description="groups that formed (every member paid in time)")
+    groups_failed: int = Field(default=0, description="groups that failed and were refunded")
+    flash_units: int = Field(default=0, description="flash-sale units paid for, less those refunded")
+    flash_revenue_fen: int = Field(default=0, description="what flash-sale orders paid, less refunds")
+    rewards_redeemed: int = Field(default=0, description="points-mall rewards redeemed for this store")
+    points_spent: int = Field(default=0, description="points those redemptions spent")
 
 
 class StoreTotalsOut(BaseModel):
@@ -62,6 +70,14 @@ class StoreTotalsOut(BaseModel):
     revenue_fen: int
     new_members: int
     refunds: int
+    # issue 10: the campaign kinds, per store day
+    groups_opened: int = Field(default=0, description="group buy groups opened at this store")
+    groups_formed: int = Field(default=0, description="groups that formed (every member paid in time)")
+    groups_failed: int = Field(default=0, description="groups that failed and were refunded")
+    flash_units: int = Field(default=0, description="flash-sale units paid for, less those refunded")
+    flash_revenue_fen: int = Field(default=0, description="what flash-sale orders paid, less refunds")
+    rewards_redeemed: int = Field(default=0, description="points-mall rewards redeemed for this store")
+    points_spent: int = Field(default=0, description="points those redemptions spent")
 
 
 class StoreAnalyticsOut(BaseModel):

@@ -63,6 +63,9 @@ class OrderOut(BaseModel):
     refund_requested_at: str | None = None
     refunded_at: str | None = None
     source: dict[str, Any] | None = Field(default=None, description="issue 9: the source of the coupon it used")
+    # issue 10: a group buy's or a flash sale's order
+    campaign_kind: Literal["group_buy", "flash_sale"] | None = None
+    campaign_ref: str | None = Field(default=None, description="the group (group_buy) or the flash sale")
 
 
 class PaymentParams(BaseModel):

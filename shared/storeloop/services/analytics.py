@@ -39,6 +39,7 @@ from storeloop.schemas.analytics import (
     StoreDayOut,
     StoreTotalsOut,
 )
+from storeloop.services import campaign_kinds_tracking as kinds  # issue 10
 from storeloop.services import reminders
 from storeloop.services.coupons import QR_TOKEN_TYPE
 from storeloop.settings import get_settings
@@ -48,6 +49,7 @@ logger = Logger(service="storeloop", child=True)
 CLAIMED, REDEEMED, UNREDEEMED, PAID, REFUNDED, JOINED, VISIT = (
     "claimed", "redeemed", "unredeemed", "paid", "refunded", "joined", "visit")
 VIEWED = "viewed"  # issue 9: an exposure (a VIEW# item's INSERT)
+KIND_COUNTS = "kind_counts"  # issue 10: a campaign kind's numbers (services/campaign_kinds_tracking.py)
 REPEAT_WINDOW = timedelta(days=30)
 MAX_BUYER_ENTRIES = 200  # a member's paid orders kept (the last 30 days'); bounds the item well under 400 KB
 UNIT_ITEMS = 96  # counter items per transaction (100 minus the two markers, minus room for one more record)
@@ -57,7 +59,8 @@ DEFAULT_RANGE_DAYS = 7
 SET_ASIDE_METRIC = "StreamRecordsSetAside"
 QR_LEEWAY_SECONDS = 7 * 86_400  # a QR token only names its coupon here: its 60 s validity was checked at the till
 
-STORE_DAY_FIELDS = ("visits", "redemptions", "orders", "revenue_fen", "new_members", "refunds")
+STORE_DAY_FIELDS = ("visits", "redemptions", "orders", "revenue_fen", "new_members", "refunds",
+                    *kinds.STORE_DAY_FIELDS)  # issue 10: the campaign kinds' numbers
 CAMPAIGN_FIELDS = ("claimed", "redeemed", "new_members", "orders", "revenue_fen", "refunds", "repeat_buyers_30d",
                    "views")
 SOURCE_FIELDS = ("views", "claimed", "redeemed", "new_members", "orders", "revenue_fen", "refunds")  # issue 9
@@ -67,7 +70,7 @@ CAMPAIGN_STORE_FIELDS = ("redeemed", "new_members", "orders", "revenue_fen", "re
 # consumer is not even invoked for the rest (including its own counters).
 RELEVANT = (("COUPON#", "COUPON"), ("ORDER#", "ORDER"), ("POSSALE#", "SALE"), ("APPT#", "APPT"),
             ("MEMBER#", "PROFILE"), ("POSRETURN#", "RETURN"),  # POSRETURN: issue 15, till returns
-            ("VIEW#", "VIEW"))  # VIEW: issue 9, exposures
+            ("VIEW#", "VIEW"), *kinds.RELEVANT)  # VIEW: issue 9, exposures; issue 10: the campaign kinds
 
 
 def local_day(value: str) -> str:
@@ -93,6 +96,7 @@ class Change:
     coupon_id: str | None = None  # an online order's coupon
     codes: tuple[str, ...] = ()  # a till sale's redeemed codes (12 digits or QR tokens)
     source: str | None = None  # issue 9: the source key (claims, redemptions, views, joins)
+    counts: tuple[tuple[str, int], ...] = ()  # issue 10 (KIND_COUNTS): store day counters to add
 
 
 def keys_of(record: dict[str, Any]) -> tuple[str, str]:
@@ -124,7 +128,7 @@ def recognise(record: dict[str, Any]) -> list[Change]:
         if pk.startswith("COUPON#"):
             return _coupon(record.get("eventName"), old, new)
         if pk.startswith("ORDER#"):
-            return _order(old, new)
+            return _order(old, new) + _kind_counts(kinds.order_counts(old, new))
         if pk.startswith("POSSALE#"):
             return _pos_sale(old, new)
         if pk.startswith("APPT#"):
@@ -133,6 +137,8 @@ def recognise(record: dict[str, Any]) -> list[Change]:
             return _pos_return(old, new)
         if pk.startswith("VIEW#"):
             return _view(record.get("eventName"), new)
+        if pk.startswith(tuple(prefix for prefix, _ in kinds.RELEVANT)):
+            return _kind_counts(kinds.recognise(pk, record.get("eventName"), old, new))
         return _profile(old, new)
     except Exception as exc:  # noqa: BLE001 - pure reading of one record: nothing here is worth retrying
         set_aside(record, exc)
@@ -190,6 +196,10 @@ def _order(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         return [Change(REFUNDED, store_id=new["store_id"], day=local_day(new["refunded_at"]),
                        amount_fen=int(new["payable_fen"]), coupon_id=new.get("coupon_id"))]
     return []
+
+
+def _kind_counts(found: list[kinds.Counts]) -> list[Change]:
+    return [Change(KIND_COUNTS, store_id=store_id, day=day, counts=counts) for store_id, day, counts in found]
 
 
 def _pos_sale(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
@@ -337,6 +347,9 @@ class Tally:
                     self.campaign_store(change.campaign_id, change.store_id).add("new_members", 1)
         elif change.kind == VISIT and change.store_id and change.day:
             self.store_day(change.store_id, change.day).add("visits", 1)
+        elif change.kind == KIND_COUNTS and change.store_id and change.day:  # issue 10
+            for name, amount in change.counts:
+                self.store_day(change.store_id, change.day).add(name, amount)
 
 
 @dataclass

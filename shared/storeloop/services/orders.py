@@ -26,7 +26,7 @@ from storeloop.data import points as points_data
 from storeloop.data import products as product_data
 from storeloop.data import stores as store_data
 from storeloop.data.connection import aws_client
-from storeloop.domain.clock import now, to_rfc3339
+from storeloop.domain.clock import now, parse_rfc3339, to_rfc3339
 from storeloop.domain.coupons import applicable_spend, check_redeemable
 from storeloop.domain.errors import CouponAlreadyRedeemed, InsufficientPoints, OutOfStock
 from storeloop.domain.orders import price_order
@@ -73,6 +73,7 @@ def order_out(order: order_data.Order, caller: Caller | None = None) -> OrderOut
         cancelled_at=order.cancelled_at, completed_at=order.completed_at,
         refund_requested_at=order.refund_requested_at, refunded_at=order.refunded_at,
         source=parse_source_key(order.source) if order.source else None,  # issue 9
+        campaign_kind=order.campaign_kind, campaign_ref=order.campaign_ref,  # type: ignore[arg-type]  # issue 10
     )
 
 
@@ -193,13 +194,23 @@ def create_order(settings: Settings, caller: Caller, body: CreateOrderRequest) -
     except order_data.Busy:
         raise RateLimited("too many orders at once, retry", headers={"Retry-After": "1"}) from None
 
+    return start_payment(settings, caller, order, profile.openid_enc, at)
+
+
+def start_payment(settings: Settings, caller: Caller, order: order_data.Order, openid_enc: str,
+                  at: datetime) -> CreateOrderResponse:
+    """For a placed order (reservations held): start its payment timer and prepay with WeChat; on any failure
+    release what it holds at once. Also the second half of a flash sale's or a group buy's order (issue 10)."""
     try:
         # The timer first: once it runs, the reservations are released even if everything after this fails.
         _stepfunctions(settings).start_execution(
-            stateMachineArn=settings.order_state_machine_arn, name=order_id,
-            input=json.dumps({"order_id": order_id, "timeout_seconds": settings.order_payment_timeout_seconds}))
-        openid = crypto.decrypt(settings.data_key, profile.openid_enc, "openid")
-        payment = payments.prepay(settings, order_id, _description(lines), totals.payable_fen, openid, deadline)
+            stateMachineArn=settings.order_state_machine_arn, name=order.order_id,
+            input=json.dumps({"order_id": order.order_id,
+                              "timeout_seconds": settings.order_payment_timeout_seconds}))
+        openid = crypto.decrypt(settings.data_key, openid_enc, "openid")
+        lines = [(line.sku, line.name, int(line.qty), int(line.price_fen)) for line in order.items]
+        payment = payments.prepay(settings, order.order_id, _description(lines), int(order.payable_fen), openid,
+                                  parse_rfc3339(order.pay_deadline))
     except Exception:
         # No order the shopper cannot pay should hold stock for 15 minutes: release it now.
         _cancel(order, at, "prepay_failed")
@@ -297,6 +308,11 @@ def _cancel(order: order_data.Order, at: datetime, reason: str) -> bool:
     return True
 
 
+def cancel_for(order: order_data.Order, at: datetime, reason: str) -> bool:
+    """(issue 10) Cancel a pending order for its campaign (a failed group), as the timeout would."""
+    return _cancel(order, at, reason)
+
+
 def cancel_order(caller: Caller, order_id: str) -> OrderOut:
     """The shopper cancels while pending; cancelling a cancelled order again answers the same."""
     order = _load(order_id)
@@ -330,6 +346,10 @@ def pickup_order(caller: Caller, order_id: str, pickup_code: str) -> OrderOut:
         raise Forbidden("staff of this store required")
     if order.status != order_data.PAID:
         raise Conflict(f"the order is {order.status}, not paid", code="ORDER_NOT_PAID")
+    if order.campaign_kind == "group_buy":  # (issue 10) ready for pickup once its group has formed
+        from storeloop.services import group_buys
+
+        group_buys.require_formed(order)
     if not hmac.compare_digest((order.pickup_code or "").encode(), pickup_code.encode()):
         raise Conflict("the pickup code does not match this order", code="PICKUP_CODE_MISMATCH")
     try:
@@ -349,6 +369,10 @@ def refund_order(settings: Settings, caller: Caller, order_id: str, reason: str)
     if not (caller.is_admin or caller.is_manager_of(order.store_id)):
         raise Forbidden("manager of this store required")
     payments.require_configured(settings)
+    if order.campaign_kind == "group_buy" and order.status == order_data.PAID:  # (issue 10) not while forming
+        from storeloop.services import group_buys
+
+        group_buys.require_settled(order)
     if order.status in (order_data.PAID, order_data.COMPLETED):
         try:
             order_data.request_refund(order, now(), reason, caller.member_id)
@@ -362,6 +386,11 @@ def refund_order(settings: Settings, caller: Caller, order_id: str, reason: str)
     if not order.refund_id:
         _send_refund(settings, order)
     return order_out(order, caller)
+
+
+def send_refund(settings: Settings, order: order_data.Order) -> None:
+    """(issue 10) Ask WeChat for a refund_pending order's refund (one out_refund_no: WeChat refunds once)."""
+    _send_refund(settings, order)
 
 
 def _send_refund(settings: Settings, order: order_data.Order) -> None:
@@ -418,6 +447,14 @@ def _on_payment(settings: Settings, order: order_data.Order, resource: Mapping[s
     if not transaction_id:
         return "rejected_transaction_id"
     at = now()
+    if order.status == order_data.PENDING_PAYMENT and order.campaign_kind == "group_buy":
+        # (issue 10) a group buy's payment counts toward its group, or is refused (auto refund, below) when the
+        # group is full, failed or out of time; None: the order had already left pending_payment.
+        from storeloop.services import group_buys
+
+        if group_buys.on_payment(settings, order, transaction_id, at) == "paid":
+            return "paid"
+        order = _load(order.order_id)
     if order.status == order_data.PENDING_PAYMENT:
         code = f"{secrets.randbelow(10**6):06d}"
         earned = points_earned(int(order.payable_fen), settings.points_per_yuan)
