@@ -27,6 +27,7 @@ The model (each assumption and its source is in docs/capacity.md):
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
@@ -37,8 +38,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from storeloop.domain.capacity import (CLAIMS_PER_SHARD_PER_SECOND, SCALE_PERIOD_S, SCALE_STEP,
-                                       provisioned_concurrency, seconds_to_reach, shards_for)
+from storeloop.domain.capacity import (
+    CLAIMS_PER_SHARD_PER_SECOND,
+    SCALE_PERIOD_S,
+    SCALE_STEP,
+    provisioned_concurrency,
+    seconds_to_reach,
+    shards_for,
+)
 from storeloop.domain.coupons import MAX_STOCK_SHARDS
 
 SEED = int(os.environ.get("BENCH_FS_SEED", "7"))
@@ -99,7 +106,7 @@ def measure() -> dict[str, float]:
         path = f"/campaigns/{campaign_id}/claims"
         route, params, _ = gateway.match("POST", path)
         assert route is not None
-        body = ('{"template_id": "%s"}' % template_id).encode()
+        body = json.dumps({"template_id": template_id}).encode()
         tokens = [client.login(f"flash-shopper-{i}")["token"] for i in range(WARM_RUNS + 5)]
 
         def auth_event(token: str) -> dict[str, Any]:
