@@ -273,6 +273,9 @@ class LocalCloud:
         self._create_resources()
         self._set_environment()
         self._load_handlers()
+        from local.provisioned_fake import install
+
+        self.provisioned = install()  # Lambda's provisioned-concurrency API (the warm flow), faked
         return self
 
     def stop(self) -> None:

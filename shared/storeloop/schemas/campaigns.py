@@ -21,6 +21,9 @@ class CreateCampaignRequest(RequestModel):
     reminder_template_id: str | None = Field(default=None, min_length=1, max_length=128,
                                              pattern=r"^[A-Za-z0-9_-]+$",
                                              description="the WeChat subscription-message template for reminders")
+    expected_peak_rps: int | None = Field(default=None, ge=1, le=1_000_000,
+                                          description="claims/s expected at the start: the claim path is pre-warmed "
+                                                      "for it (docs/capacity.md)")
 
     @field_validator("ends_at")
     @classmethod
@@ -60,6 +63,7 @@ class CampaignOut(BaseModel):
     ends_at: str
     template_ids: list[str]
     reminder_template_id: str | None = None
+    expected_peak_rps: int | None = None
     templates: list[CouponTemplateOut] = Field(default_factory=list, description="with their remaining stock")
     created_at: str
     published_at: str | None = None
