@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ["bench.coldstart", "bench.claim", "bench.claim_sourced", "bench.orders"]
+MODULES = ["bench.coldstart", "bench.claim", "bench.claim_sourced", "bench.orders", "bench.flash_sale"]
 
 
 def main() -> int:

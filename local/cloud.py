@@ -233,6 +233,9 @@ class LocalCloud:
         self._create_resources()
         self._set_environment()
         self._load_handlers()
+        from local.provisioned_fake import install
+
+        self.provisioned = install()  # Lambda's provisioned-concurrency API (the warm flow), faked
         self._create_tables()  # last: a JVM launched with the stack has been starting meanwhile
         return self
 

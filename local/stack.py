@@ -85,7 +85,10 @@ def _load(path: Path, mtime_ns: int) -> Stack:
             spec = (auth.get("Authorizers") or {}).get(default) if default else None
             if spec:
                 arn = spec.get("FunctionArn")
-                authorizer = arn["Fn::GetAtt"][0] if isinstance(arn, dict) and "Fn::GetAtt" in arn else None
+                if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+                    authorizer = arn["Fn::GetAtt"][0]
+                elif isinstance(arn, dict) and str(arn.get("Ref", "")).endswith(".Alias"):  # the function's alias
+                    authorizer = arn["Ref"].rsplit(".", 1)[0]
             gateway_responses = props.get("GatewayResponses") or {}
         if res.get("Type") != "AWS::Serverless::Function":
             continue
@@ -131,6 +134,8 @@ class Resolver:
             return pseudo[name]
         if name in self.physical:
             return self.physical[name]["Ref"]
+        if name.endswith(".Alias") and name[:-6] in self.physical:  # AutoPublishAlias: live
+            return self.physical[name[:-6]]["Arn"] + ":live"
         raise KeyError(f"unresolved Ref {name}")
 
     def get_att(self, name: str, attr: str) -> str:

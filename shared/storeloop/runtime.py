@@ -15,6 +15,9 @@ def bootstrap() -> None:
 
     bind_models(get_settings())
     _ready = True
+    from storeloop import snapstart
+
+    snapstart.register()  # SnapStart: reseed and reconnect after a restore (no-op without it)
 
 
 def reset() -> None:

@@ -65,6 +65,12 @@ class Settings(BaseModel):
     group_buy_state_machine_arn: str = ""
     group_buy_hour_seconds: int = Field(default=3600, ge=1, le=3600)
 
+    # pre-warming the claim path for a campaign's peak (services/warmup.py, docs/capacity.md)
+    campaign_warm_state_machine_arn: str = ""
+    warm_targets: str = ""  # JSON {"claim": {"function": name, "alias": "live", "warm_ms": 25, "share": 1.0}, ...}
+    warm_lead_seconds: int = Field(default=300, ge=0, le=3600)  # provisioned this long before starts_at
+    warm_rush_seconds: int = Field(default=1800, ge=60, le=86400)  # released this long after starts_at (or at the end)
+
     # WeChat Pay
     pay_mchid: str = ""
     pay_base_url: str = "https://api.mch.weixin.qq.com"

@@ -7,7 +7,7 @@ import time
 from datetime import datetime
 from typing import cast
 
-from pynamodb.attributes import ListAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from storeloop.data.models import Entity
@@ -47,6 +47,7 @@ class Campaign(Entity):
     published_at = UnicodeAttribute(null=True)
     cancelled_at = UnicodeAttribute(null=True)
     audience_segment_id = UnicodeAttribute(null=True)  # issue 9: only this segment's shoppers see and claim it
+    expected_peak_rps = NumberAttribute(null=True)  # claims/s at the start: the warm flow provisions for it
 
     def status_at(self, now: datetime) -> str:
         """draft and cancelled as stored; a published campaign is scheduled, live or ended by the clock."""
@@ -71,16 +72,17 @@ class Campaign(Entity):
             "reminder_template_id": self.reminder_template_id, "created_at": self.created_at,
             "published_at": self.published_at, "cancelled_at": self.cancelled_at,
             "audience": {"segment_id": self.audience_segment_id} if self.audience_segment_id else None,
+            "expected_peak_rps": int(self.expected_peak_rps) if self.expected_peak_rps else None,
         }
 
 
 def create_campaign(campaign_id: str, name: str, starts_at: str, ends_at: str, template_ids: list[str],
                     reminder_template_id: str | None, created_at: str, created_by: str,
-                    audience_segment_id: str | None = None) -> Campaign:
+                    audience_segment_id: str | None = None, *, expected_peak_rps: int | None = None) -> Campaign:
     campaign = Campaign(campaign_pk(campaign_id), "CAMPAIGN", campaign_id=campaign_id, name=name, status=DRAFT,
                         starts_at=starts_at, ends_at=ends_at, template_ids=template_ids,
                         reminder_template_id=reminder_template_id, created_at=created_at, created_by=created_by,
-                        audience_segment_id=audience_segment_id,
+                        audience_segment_id=audience_segment_id, expected_peak_rps=expected_peak_rps,
                         GSI2PK=ALL_CAMPAIGNS, GSI2SK=f"{time.time_ns():020d}#{campaign_id}")
     campaign.save(condition=Campaign.PK.does_not_exist())
     return campaign

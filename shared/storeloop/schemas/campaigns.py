@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, Field, StrictInt, ValidationInfo, field_validator
 
 from storeloop.domain.clock import parse_rfc3339
 from storeloop.schemas import RequestModel
@@ -27,6 +27,9 @@ class CreateCampaignRequest(RequestModel):
                                              description="the WeChat subscription-message template for reminders")
     audience: Audience | None = Field(default=None,
                                       description="issue 9: only this segment's shoppers see and claim it")
+    expected_peak_rps: StrictInt | None = Field(default=None, ge=1, le=1_000_000,
+                                          description="claims/s expected at the start: the claim path is pre-warmed "
+                                                      "for it (docs/capacity.md)")
 
     @field_validator("ends_at")
     @classmethod
@@ -66,6 +69,7 @@ class CampaignOut(BaseModel):
     ends_at: str
     template_ids: list[str]
     reminder_template_id: str | None = None
+    expected_peak_rps: int | None = None
     templates: list[CouponTemplateOut] = Field(default_factory=list, description="with their remaining stock")
     created_at: str
     published_at: str | None = None

@@ -13,7 +13,7 @@ from storeloop.domain.clock import parse_rfc3339, to_rfc3339
 from storeloop.errors import Conflict, NotFound, ValidationFailed
 from storeloop.schemas.campaigns import CampaignList, CampaignOut, CampaignStatusOut, CreateCampaignRequest
 from storeloop.schemas.coupons import CouponTemplateOut, is_id
-from storeloop.services import campaign_flow
+from storeloop.services import campaign_flow, warmup
 
 
 def create_campaign(caller: Caller, body: CreateCampaignRequest) -> CampaignOut:
@@ -41,7 +41,8 @@ def create_campaign(caller: Caller, body: CreateCampaignRequest) -> CampaignOut:
                                                                 "message": audience}])
     campaign = campaigns.create_campaign("cp_" + uuid.uuid4().hex[:20], body.name, body.starts_at, body.ends_at,
                                          list(body.template_ids), body.reminder_template_id, to_rfc3339(now),
-                                         caller.member_id, audience_segment_id=audience)
+                                         caller.member_id, audience_segment_id=audience,
+                                         expected_peak_rps=body.expected_peak_rps)
     return _campaign_out(campaign, [templates[t] for t in body.template_ids])
 
 
@@ -94,6 +95,8 @@ def _start_campaign_flow(campaign: campaigns.Campaign) -> None:
     # campaign, so a repeated publish starts no second flow. `live` and `ended` still read from the clock
     # (Campaign.status_at), so claims never wait for the flow's own status writes.
     campaign_flow.start_flow(campaign)
+    # With an expected peak, the warm flow (services/warmup.py) provisions the claim path before starts_at.
+    warmup.start_warm_flow(campaign)
 
 
 def _stop_campaign_flow(campaign: campaigns.Campaign) -> None:
