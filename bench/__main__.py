@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ["bench.coldstart", "bench.claim", "bench.orders"]
+MODULES = ["bench.coldstart", "bench.claim", "bench.orders", "bench.copurchase"]
 
 
 def main() -> int:

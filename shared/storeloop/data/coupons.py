@@ -41,6 +41,10 @@ _template_cache: dict[str, CouponTemplate] = {}
 _shuffle = random.Random()  # noqa: S311 - spreads load over shards; nothing secret depends on it
 
 
+class AlreadyClaimed(Exception):
+    """A claim with a given coupon id found that coupon already written (a retried grant)."""
+
+
 class Throttled(Exception):
     """DynamoDB refused for capacity; the service answers 429 and the client retries."""
 
@@ -297,7 +301,8 @@ def _shards_in_stock(template_id: str, shards: list[int]) -> list[int]:
     return [i for i in shards if found.get(i, 0) > 0]
 
 
-def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at: datetime) -> Coupon:
+def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at: datetime, *,
+          coupon_id: str | None = None) -> Coupon:
     """Claim one coupon of `template` for `member_id`: one transaction per attempt, SoldOut or ClaimLimitReached.
 
     The transaction (pynamodb sends puts before updates, so the cancellation reasons come in this order):
@@ -307,7 +312,9 @@ def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at
       3. count the holding      attribute_not_exists(claimed) OR claimed < per_member_limit
     A random shard first; when it is empty, one read finds which others still have stock and those are tried
     in turn before SOLD_OUT. A code collision or a transaction conflict retries with fresh ids.
+    A `coupon_id` given by the caller (a grant that must happen once) makes a repeat raise AlreadyClaimed.
     """
+    fixed_id = coupon_id
     template_id = template.template_id
     limit = int(template.per_member_limit)
     valid_from, valid_until = validity_window(template.validity(), claimed_at)
@@ -318,7 +325,7 @@ def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at
     retries = 0
     while shards:
         shard = shards[0]
-        coupon_id = "c_" + uuid.uuid4().hex[:20]
+        coupon_id = fixed_id or "c_" + uuid.uuid4().hex[:20]
         code = generate_coupon_code()
         coupon = Coupon(
             coupon_pk(coupon_id), "COUPON", coupon_id=coupon_id, member_id=member_id, template_id=template_id,
@@ -345,6 +352,8 @@ def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at
             if not any(codes):
                 _raise_if_throttled(exc)
                 raise
+            if fixed_id and codes[0] == CONDITION_FAILED:
+                raise AlreadyClaimed() from None
             if codes[3] == CONDITION_FAILED:
                 raise ClaimLimitReached() from None
             if codes[2] == CONDITION_FAILED:
