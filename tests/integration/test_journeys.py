@@ -220,3 +220,22 @@ def test_only_admins_and_unknown_journeys(client, actors):
     resp = client.request("PATCH", "/admin/journeys/jr_nope", json_body={"active": True}, token=actors.admin["token"])
     assert resp.status == 404
     assert client.get("/admin/journeys", token=actors.admin["token"]).json()["items"] == []
+
+
+def test_an_erased_member_leaves_every_journey(cloud, client, actors, wechat, shop):
+    admin, tpl = shop["admin"], shop["template_id"]
+    j = journey(client, admin, trigger={"type": "joined"}, actions=[{"type": "grant_coupon", "template_id": tpl}])
+    who = actors.member("jr-erased")
+    buy(client, wechat, who, "latte", "cake")
+    cloud.drain_streams()
+    from storeloop.data import journeys as journey_data
+    from storeloop.data import recommendations as rec_data
+
+    assert journey_data.get_entry(who["member_id"], j["journey_id"]) is not None
+    assert client.delete("/me", token=who["token"]).status == 200
+    assert journey_data.get_entry(who["member_id"], j["journey_id"]) is None
+    assert rec_data.recent_skus(who["member_id"], clock.now().astimezone(CN_TZ).date()) == {}
+    # The co-purchase counts stay, and hold counts only: no member id anywhere in them.
+    counts = rec_data.neighbours(["latte", "cake"])
+    assert counts == {"latte": {"cake": 1}, "cake": {"latte": 1}}
+    assert who["member_id"] not in repr(counts)
