@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ["bench.coldstart", "bench.claim", "bench.claim_sourced", "bench.orders", "bench.flash_sale"]
+MODULES = ["bench.coldstart", "bench.claim", "bench.claim_sourced", "bench.orders", "bench.flash_sale",
+           "bench.copurchase"]
 
 
 def main() -> int:

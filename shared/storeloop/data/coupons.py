@@ -47,6 +47,10 @@ _template_cache: dict[str, tuple[float, CouponTemplate]] = {}
 _shuffle = random.Random()  # noqa: S311 - spreads load over shards; nothing secret depends on it
 
 
+class AlreadyClaimed(Exception):
+    """A claim with a given coupon id found that coupon already written (a retried grant)."""
+
+
 class Throttled(Exception):
     """DynamoDB refused for capacity; the service answers 429 and the client retries."""
 
@@ -383,7 +387,8 @@ def _today_shards(template: CouponTemplate, day: str) -> list[int]:
 
 
 def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at: datetime, *,
-          source: dict[str, Any] | None = None, extra: Callable[[TransactWrite], None] | None = None) -> Coupon:
+          source: dict[str, Any] | None = None, extra: Callable[[TransactWrite], None] | None = None,
+          coupon_id: str | None = None) -> Coupon:
     """Claim one coupon of `template` for `member_id`: one transaction per attempt, SoldOut or ClaimLimitReached
     (or DailyLimitReached; ExtraRefused when the caller's `extra` item failed its condition).
 
@@ -397,7 +402,9 @@ def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at
     A random shard first; when it is empty, one read finds which others still have stock and those are tried
     in turn before SOLD_OUT. A code collision or a transaction conflict retries with fresh ids.
     `source` (issue 9: channel, store_id, ref) is kept on the coupon.
+    A `coupon_id` given by the caller (a grant that must happen once) makes a repeat raise AlreadyClaimed.
     """
+    fixed_id = coupon_id
     template_id = template.template_id
     limit = int(template.per_member_limit)
     valid_from, valid_until = validity_window(template.validity(), claimed_at)
@@ -415,7 +422,7 @@ def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at
         if daily and not day_shards:
             raise DailyLimitReached()
         shard = shards[0]
-        coupon_id = "c_" + uuid.uuid4().hex[:20]
+        coupon_id = fixed_id or "c_" + uuid.uuid4().hex[:20]
         code = generate_coupon_code()
         coupon = Coupon(
             coupon_pk(coupon_id), "COUPON", coupon_id=coupon_id, member_id=member_id, template_id=template_id,
@@ -453,6 +460,8 @@ def claim(template: CouponTemplate, campaign_id: str, member_id: str, claimed_at
             if not any(codes):
                 _raise_if_throttled(exc)
                 raise
+            if fixed_id and codes[0] == CONDITION_FAILED:
+                raise AlreadyClaimed() from None
             extra_at = 5 if daily else 4
             if extra is not None and codes[extra_at] == CONDITION_FAILED:
                 raise ExtraRefused() from None
