@@ -89,3 +89,44 @@ def test_a_reported_item_failure_resumes_at_that_record():
     batch = [record("COUPON#c", "COUPON", i) for i in range(4)]
     answer = {"batchItemFailures": [{"itemIdentifier": batch[2]["dynamodb"]["SequenceNumber"]}]}
     assert _deliver(source, "shard", batch, lambda _b: answer, lambda *a: None) == 2
+
+
+class FakeStreams:
+    """DescribeStream / GetShardIterator / GetRecords over fixed shards: a closed parent and its open child."""
+
+    def __init__(self, shards: dict[str, tuple[str | None, bool, list[dict]]]) -> None:
+        self.shards = shards  # id -> (parent id, closed, records)
+
+    def describe_stream(self, **_kw):
+        return {"StreamDescription": {"Shards": [
+            {"ShardId": sid, **({"ParentShardId": parent} if parent else {})}
+            for sid, (parent, _, _) in reversed(self.shards.items())]}}  # children listed first: order is ours
+
+    def get_shard_iterator(self, ShardId, ShardIteratorType, SequenceNumber=None, **_kw):  # noqa: N803 - AWS names
+        return {"ShardIterator": json.dumps([ShardId, SequenceNumber])}
+
+    def get_records(self, ShardIterator, Limit):  # noqa: N803 - AWS names
+        shard_id, after = json.loads(ShardIterator)
+        _, closed, records = self.shards[shard_id]
+        rest = [r for r in records if after is None or r["dynamodb"]["SequenceNumber"] > after][:Limit]
+        return {"Records": rest, **({} if closed and not rest else {"NextShardIterator": "next"})}
+
+
+def test_a_parents_records_are_delivered_before_its_childs_and_each_once():
+    from local.streams import poll_once
+
+    parent = [record("COUPON#a", "COUPON", 1), record("STOCK#t#00", "STOCK", 2), record("COUPON#b", "COUPON", 3)]
+    child = [record("COUPON#c", "COUPON", 4)]
+    streams = FakeStreams({"p": (None, True, parent), "c": ("p", False, child)})
+    source = StreamSource("T", "F", batch_size=1, filters=analytics_source().filters)
+    got: list[str] = []
+
+    def invoke(batch):
+        got.extend(r["dynamodb"]["Keys"]["PK"]["S"] for r in batch)
+
+    rounds = 0
+    while poll_once(streams, "arn", source, lambda r: r, invoke, lambda *a: None):
+        rounds += 1
+    assert got == ["COUPON#a", "COUPON#b", "COUPON#c"]  # in order, STOCK filtered out, one record per batch
+    assert source.closed == {"p"} and source.checkpoints == {"p": f"{3:021d}", "c": f"{4:021d}"}
+    assert rounds == 3
