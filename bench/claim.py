@@ -1,14 +1,14 @@
 """Claim: the handler's warm time per claim against the bare boto3 DynamoDB calls it makes, and write units per claim.
 
-What it measures, in one run against one local cloud (one moto):
+What it measures, in one run against one local cloud (tables in DynamoDB Local since issue 11; moto before):
 - handler: `ClaimCouponFunction`'s Lambda handler invoked in-process with a REST proxy event carrying the
   authorizer's context (no HTTP, no authorizer), warm, with an Idempotency-Key as the mini-program sends;
 - bare: right after each handler claim, the very DynamoDB requests that claim made (captured from botocore as it
   sent them), replayed through a plain boto3 client with fresh ids: what a hand-written handler doing exactly
   the same reads and writes would cost, with no resolver, validation, models or error mapping.
 The two alternate, and what each claim created is deleted (untimed) before the next, so every measured claim
-meets the same small table (moto copies a whole table in each transaction: its cost grows with the table and
-would drown the difference being measured). Goal: handler ≤ 1.3× bare.
+meets the same small table (under moto, before issue 11, a transaction copied the whole table, so its cost grew
+with the table and would drown the difference being measured). Goal: handler ≤ 1.3× bare.
 - write units per claim, from the written items' sizes by DynamoDB's sizing rules (moto's ConsumedCapacity is a
   constant, so it is not used), against the minimum the claim's invariants need.
 
@@ -171,7 +171,7 @@ def main(sourced: bool = False) -> None:
               f"{(h - b) * 1000:.2f} ms per claim")
         print("bare, median per request: " + ", ".join(
             f"{op} {statistics.median(v) * 1000:.2f} ms" for op, v in bare_by_op.items())
-            + " (moto copies the whole table in every transaction, so its cost grows with the table)")
+            + " (DynamoDB Local)")
 
         # Write units of the last claim, from what it wrote.
         ddb = dynamodb_client()
@@ -215,7 +215,7 @@ def main(sourced: bool = False) -> None:
 
 def _forget_claim(ddb: Any, calls: list[tuple[str, dict[str, Any]]]) -> None:
     """Delete what a claim created (coupon, code, holding, idempotency record), untimed: every claim then meets
-    the same table, since moto's cost per transaction grows with the table (it copies the table to roll back)."""
+    the same table (moto's cost per transaction grew with the table; DynamoDB Local's does not, much)."""
     for op, p in calls:
         if op == "TransactWriteItems":
             for entry in p["TransactItems"]:

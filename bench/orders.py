@@ -1,6 +1,6 @@
 """Order creation: the handler's warm time per order against the bare calls it makes, in one run.
 
-What it measures, against one local cloud (one moto, the WeChat Pay fake on loopback):
+What it measures, against one local cloud (tables in DynamoDB Local since issue 11, the WeChat Pay fake on loopback):
 - handler: `CreateOrderFunction`'s Lambda handler invoked in-process with a REST proxy event carrying the
   authorizer's context (no HTTP in front, no authorizer), warm, with an Idempotency-Key as the mini-program sends;
 - bare DynamoDB: right after each order, the very DynamoDB requests it made (captured from botocore as they were
@@ -8,7 +8,8 @@ What it measures, against one local cloud (one moto, the WeChat Pay fake on loop
 - bare all: those, plus the order's two other calls made bare: StartExecution through a plain boto3 client, and
   the WeChat prepay through the Pay client alone (its RSA signing and answer check are WeChat's protocol, not ours).
 Handler and bare runs alternate, and each order's own items are deleted (untimed) before the next, so every run
-meets the same small table (moto copies the whole table in every transaction). Goal: handler ≤ 1.3× bare.
+meets the same small table (moto, before issue 11, copied the whole table in every transaction). Goal: handler
+≤ 1.3× bare.
 
 `PYTHONPATH=shared:. python -m bench.orders` (or `make bench`). BENCH_ORDERS sets the number of measured orders.
 """

@@ -1,1 +1,2 @@
-"""The local cloud: template.yaml served on loopback with moto as AWS and fakes of WeChat. Never deployed."""
+"""The local cloud: template.yaml served on loopback, with DynamoDB Local for the tables, moto for the rest of
+AWS, and fakes of WeChat. Never deployed."""

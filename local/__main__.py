@@ -22,7 +22,8 @@ def main() -> int:
     host = os.environ.get("STORELOOP_HOST", "127.0.0.1")
     api_port = int(os.environ.get("STORELOOP_API_PORT", "3000"))
     wechat_port = int(os.environ.get("STORELOOP_WECHAT_PORT", "3001"))
-    system = LocalSystem(host, api_port, wechat_port)
+    dynamodb_port = int(os.environ.get("STORELOOP_DYNAMODB_PORT", "0"))  # 0: a free one (printed below)
+    system = LocalSystem(host, api_port, wechat_port, dynamodb_port=dynamodb_port)
     try:
         system.start()
     except OSError as exc:

@@ -132,10 +132,12 @@ def poll_once(streams: Any, stream_arn: str, source: StreamSource, shape: Callab
         if not desc.get("LastEvaluatedShardId"):
             break
         kwargs["ExclusiveStartShardId"] = desc["LastEvaluatedShardId"]
+    listed = {s["ShardId"] for s in shards}
     for shard in _ordered(shards):
         shard_id = shard["ShardId"]
-        if shard_id in source.closed:
-            continue
+        parent = shard.get("ParentShardId")
+        if shard_id in source.closed or (parent in listed and parent not in source.closed):
+            continue  # done, or a child whose parent still has records to deliver first
         after = source.checkpoints.get(shard_id)
         it_kwargs: dict[str, Any] = {"StreamArn": stream_arn, "ShardId": shard_id}
         if after:
@@ -149,7 +151,7 @@ def poll_once(streams: Any, stream_arn: str, source: StreamSource, shape: Callab
             if not got.get("NextShardIterator"):  # a closed shard read to its end: its children come next
                 source.closed.add(shard_id)
                 continue
-            return 0  # an open shard with nothing new (the shards after it are its children)
+            continue  # an open shard with nothing new
         # Lambda filters before it batches: a batch is up to BatchSize records that pass FilterCriteria.
         wanted = [i for i, r in enumerate(records) if source.wanted(r)]
         batch = wanted[:source.window or source.batch_size]

@@ -21,10 +21,12 @@ log = logging.getLogger("local")
 
 class LocalSystem:
     def __init__(self, host: str = "127.0.0.1", api_port: int = 3000, wechat_port: int = 3001,
-                 template: str | Path = ROOT / "template.yaml", overrides: dict[str, str] | None = None) -> None:
+                 template: str | Path = ROOT / "template.yaml", overrides: dict[str, str] | None = None,
+                 dynamodb_port: int = 0) -> None:
         self.host = host
         self.api_port = api_port
         self.wechat_port = wechat_port
+        self.dynamodb_port = dynamodb_port  # 0: a free port
         self.template = template
         self.overrides = overrides
         self.wechat: WeChatFake | None = None
@@ -34,7 +36,7 @@ class LocalSystem:
 
     def start(self, *, serve_http: bool = True, pollers: bool = True) -> LocalSystem:
         # The JVM starts while the rest does; bind both ports first, so a taken port fails before anything else.
-        self.engine = DynamoDBLocal(self.host).launch()
+        self.engine = DynamoDBLocal(self.host, self.dynamodb_port).launch()
         self.wechat = WeChatFake(self.host, self.wechat_port).start()
         api_base = f"http://{self.host}:{self.api_port}"
         server = None
