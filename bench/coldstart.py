@@ -44,7 +44,8 @@ def _cpu() -> float:
 
 def _time(py: Path, code: str, cwd: str, env: dict[str, str]) -> float:
     started = _cpu()
-    subprocess.run([str(py), "-I", "-S", "-c", code], cwd=cwd, env=env, check=True)
+    # -B: write no .pyc, as on Lambda's read-only /opt and /var/task (-I ignores PYTHONDONTWRITEBYTECODE)
+    subprocess.run([str(py), "-I", "-S", "-B", "-c", code], cwd=cwd, env=env, check=True)
     return _cpu() - started
 
 
@@ -55,8 +56,8 @@ def _median(py: Path, code: str, cwd: str, env: dict[str, str]) -> float:
 
 def _without_bytecode(layer: Path) -> Path:
     out = WORK / f"{layer.parent.name}-no-pyc"
-    if not out.is_dir():
-        shutil.copytree(layer, out, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(layer, out, ignore=shutil.ignore_patterns("__pycache__"))
     return out
 
 
@@ -86,7 +87,7 @@ def main() -> None:
         plain = _without_bytecode(layer)
         for lid in NO_PYC_FUNCTIONS:
             fn = stack.functions[lid]
-            env = {**function_environment(stack, fn, arns, fake.endpoint), "PYTHONDONTWRITEBYTECODE": "1"}
+            env = function_environment(stack, fn, arns, fake.endpoint)
             module = fn.handler.rsplit(".", 1)[0]
             t = _median(py, _code([str(fn.code_uri), str(plain), str(runtime)], f"import {module}"),
                         str(fn.code_uri), env)

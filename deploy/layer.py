@@ -127,8 +127,8 @@ def function_environment(stack: Stack, fn: Function, secret_arns: dict[str, str]
     return env
 
 
-# Runs in the fresh interpreter (-I -S: no site-packages, no PYTHONPATH): the sys.path Lambda gives, an audit hook
-# recording every connection, name lookup and source compilation, then the handler module's import.
+# Runs in the fresh interpreter (-I -S -B: no site-packages, no PYTHONPATH, no .pyc written): the sys.path Lambda
+# gives, an audit hook recording every connection, name lookup and source compilation, then the handler's import.
 _PROBE = r"""
 import json, sys, time
 paths, handler_module, layer = sys.argv[1:4]
@@ -172,7 +172,8 @@ def import_function(fn: Function, env: dict[str, str], layer: Path, runtime: Pat
     py = python or python312()
     module = fn.handler.rsplit(".", 1)[0]
     paths = json.dumps([str(fn.code_uri), str(layer), str(runtime)])
-    done = subprocess.run([str(py), "-I", "-S", "-c", _PROBE, paths, module, str(layer)], cwd=str(fn.code_uri),
+    # -B: no .pyc written, as on Lambda's read-only /opt (a missing one would be compiled again at each start)
+    done = subprocess.run([str(py), "-I", "-S", "-B", "-c", _PROBE, paths, module, str(layer)], cwd=str(fn.code_uri),
                           env=env, text=True, capture_output=True, timeout=120)
     if done.returncode != 0:
         raise AssertionError(f"{fn.logical_id} failed to import:\n{done.stderr[-4000:]}")
