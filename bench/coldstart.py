@@ -1,7 +1,8 @@
 """Cold init of each function as deployed: a fresh python3.12 importing its handler from the built layer, against a
 bare handler that only imports boto3.
 
-What it measures: wall time of `python3.12 -I -S -c "<import the handler module>"` in a new process, the way
+What it measures: CPU time (user + system, of the child: steady on a shared, loaded machine, where wall time is
+not) of `python3.12 -I -S -c "<import the handler module>"` in a new process, the way
 Lambda starts one: on sys.path only the function's folder, the layer as `sam build` makes it (shared/Makefile:
 no boto3/botocore, unchecked-hash bytecode) and the runtime's boto3; the environment the template gives the
 function; its secrets read at init from a loopback Secrets Manager (SECRET_ARNS as deployed). Median of N runs
@@ -15,10 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
-import time
 from pathlib import Path
 
 from deploy.fake_secretsmanager import FakeSecretsManager
@@ -36,10 +37,16 @@ def _code(paths: list[str], body: str) -> str:
     return f"import sys; sys.path[:0] = {json.dumps(paths)}\n{body}"
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _time(py: Path, code: str, cwd: str, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run([str(py), "-I", "-S", "-c", code], cwd=cwd, env=env, check=True)
-    return time.perf_counter() - started
+    started = _cpu()
+    # -B: write no .pyc, as on Lambda's read-only /opt and /var/task (-I ignores PYTHONDONTWRITEBYTECODE)
+    subprocess.run([str(py), "-I", "-S", "-B", "-c", code], cwd=cwd, env=env, check=True)
+    return _cpu() - started
 
 
 def _median(py: Path, code: str, cwd: str, env: dict[str, str]) -> float:
@@ -49,8 +56,8 @@ def _median(py: Path, code: str, cwd: str, env: dict[str, str]) -> float:
 
 def _without_bytecode(layer: Path) -> Path:
     out = WORK / f"{layer.parent.name}-no-pyc"
-    if not out.is_dir():
-        shutil.copytree(layer, out, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(layer, out, ignore=shutil.ignore_patterns("__pycache__"))
     return out
 
 
@@ -64,9 +71,9 @@ def main() -> None:
         base_env = function_environment(stack, any_fn, arns, fake.endpoint)
         bare = _median(py, _code([str(runtime)], BARE), str(any_fn.code_uri), base_env)
         bare_client = _median(py, _code([str(runtime)], BARE_CLIENT), str(any_fn.code_uri), base_env)
-        print(f"cold init, median of {RUNS} fresh python3.12 (built layer, bytecode, secrets read): bare "
+        print(f"cold init CPU time, median of {RUNS} fresh python3.12 (built layer, bytecode, secrets read): bare "
               f"`import boto3` {bare*1000:.0f} ms, bare `import boto3` + DynamoDB client {bare_client*1000:.0f} ms")
-        print(f"{'function':32} {'ms':>7} {'vs bare':>8} {'vs bare+client':>15}")
+        print(f"{'function':32} {'cpu ms':>7} {'vs bare':>8} {'vs bare+client':>15}")
         worst, ratios = 0.0, []
         for lid, fn in sorted(stack.functions.items()):
             env = function_environment(stack, fn, arns, fake.endpoint)
@@ -80,7 +87,7 @@ def main() -> None:
         plain = _without_bytecode(layer)
         for lid in NO_PYC_FUNCTIONS:
             fn = stack.functions[lid]
-            env = {**function_environment(stack, fn, arns, fake.endpoint), "PYTHONDONTWRITEBYTECODE": "1"}
+            env = function_environment(stack, fn, arns, fake.endpoint)
             module = fn.handler.rsplit(".", 1)[0]
             t = _median(py, _code([str(fn.code_uri), str(plain), str(runtime)], f"import {module}"),
                         str(fn.code_uri), env)

@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import json
 import secrets
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -42,7 +43,8 @@ def python312() -> Path:
     """A venv of python3.12 (the runtime's version), made from the machine's or one installed for it."""
     py = VENV312 / "bin" / "python3.12"
     with _locked("venv312"):
-        if not py.exists():
+        if not (VENV312 / "bin" / "pip").exists():  # pip is installed last: a venv without it is half made
+            shutil.rmtree(VENV312, ignore_errors=True)
             found = subprocess.run([str(ROOT / "deploy" / "python312.sh")], check=True, text=True,
                                    stdout=subprocess.PIPE).stdout.strip()
             subprocess.run([found, "-m", "venv", str(VENV312)], check=True)
@@ -60,10 +62,12 @@ def built_layer() -> Path:
     """The layer's python/ folder, built by `make -C shared build-SharedLayer` for this machine's platform."""
     out = WORK / f"layer-{_source_hash()}"
     with _locked("layer"):
-        if not (out / "python" / "storeloop").is_dir():
-            py = python312()
-            subprocess.run(["make", "-s", "-C", str(SHARED), "build-SharedLayer", f"ARTIFACTS_DIR={out}",
+        if not out.is_dir():
+            py, partial = python312(), out.with_name(out.name + ".partial")  # renamed when whole
+            shutil.rmtree(partial, ignore_errors=True)
+            subprocess.run(["make", "-s", "-C", str(SHARED), "build-SharedLayer", f"ARTIFACTS_DIR={partial}",
                             "LAYER_PLATFORM=", f"PY312={py}"], check=True)
+            partial.rename(out)
     return out / "python"
 
 
@@ -71,9 +75,12 @@ def runtime_boto3() -> Path:
     """What the python3.12 runtime has beside the standard library: boto3 and its dependencies."""
     out = WORK / "runtime-boto3"
     with _locked("runtime"):
-        if not (out / "boto3").is_dir():
+        if not out.is_dir():
+            partial = out.with_name(out.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
             subprocess.run([str(python312()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                            "--target", str(out), "boto3>=1.35,<2"], check=True)
+                            "--target", str(partial), "boto3>=1.35,<2"], check=True)
+            partial.rename(out)
     return out
 
 
@@ -127,8 +134,8 @@ def function_environment(stack: Stack, fn: Function, secret_arns: dict[str, str]
     return env
 
 
-# Runs in the fresh interpreter (-I -S: no site-packages, no PYTHONPATH): the sys.path Lambda gives, an audit hook
-# recording every connection, name lookup and source compilation, then the handler module's import.
+# Runs in the fresh interpreter (-I -S -B: no site-packages, no PYTHONPATH, no .pyc written): the sys.path Lambda
+# gives, an audit hook recording every connection, name lookup and source compilation, then the handler's import.
 _PROBE = r"""
 import json, sys, time
 paths, handler_module, layer = sys.argv[1:4]
@@ -172,7 +179,8 @@ def import_function(fn: Function, env: dict[str, str], layer: Path, runtime: Pat
     py = python or python312()
     module = fn.handler.rsplit(".", 1)[0]
     paths = json.dumps([str(fn.code_uri), str(layer), str(runtime)])
-    done = subprocess.run([str(py), "-I", "-S", "-c", _PROBE, paths, module, str(layer)], cwd=str(fn.code_uri),
+    # -B: no .pyc written, as on Lambda's read-only /opt (a missing one would be compiled again at each start)
+    done = subprocess.run([str(py), "-I", "-S", "-B", "-c", _PROBE, paths, module, str(layer)], cwd=str(fn.code_uri),
                           env=env, text=True, capture_output=True, timeout=120)
     if done.returncode != 0:
         raise AssertionError(f"{fn.logical_id} failed to import:\n{done.stderr[-4000:]}")
