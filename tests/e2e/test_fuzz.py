@@ -90,12 +90,10 @@ def test_a_client_generated_from_the_served_document_compiles_and_calls_the_api(
         for info in pkgutil.walk_packages(package.__path__, "storeloop_client."):  # every module compiles
             importlib.import_module(info.name)
         from storeloop_client import AuthenticatedClient, Client
-        from storeloop_client.api.auth import login_auth_login_post as login
-        from storeloop_client.api.members import get_me_me_get as get_me
-        from storeloop_client.api.ops import health_health_get as health
-        from storeloop_client.api.stores import create_store_admin_stores_post as create_store
-        from storeloop_client.api.stores import get_store_stores_store_id_get as get_store
-        from storeloop_client.api.stores import list_stores_stores_get as list_stores
+        from storeloop_client.api.auth import login
+        from storeloop_client.api.members import get_me
+        from storeloop_client.api.ops import health
+        from storeloop_client.api.stores import create_store, get_store, list_stores
         from storeloop_client.models import CreateStoreRequest, ErrorEnvelope, LoginRequest, MeOut, StoreList, StoreOut
 
         base = Client(base_url=document["servers"][0]["url"])
