@@ -4,6 +4,8 @@ error responses every operation really answers declared from one place (`storelo
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +57,29 @@ def build_openapi(cloud: LocalCloud, server_url: str = LOCAL_SERVER) -> dict[str
                 document_operation(op, method, path, secured, schemas)
                 doc["paths"].setdefault(path, {})[method] = op
         schemas.update((schema.get("components") or {}).get("schemas") or {})
+    _short_operation_ids(doc["paths"])
     _add_model(schemas, ErrorEnvelope)
     for name in _POWERTOOLS_ONLY:
         schemas.pop(name, None)
     doc["paths"] = dict(sorted(doc["paths"].items()))
     doc["components"]["schemas"] = dict(sorted(schemas.items()))
     return doc
+
+
+def _short_operation_ids(paths: dict[str, Any]) -> None:
+    """`verify_coupon` rather than Powertools' `verify_coupon_verifications_post` (the handler's name), when unique:
+    generated clients name their functions after these."""
+    short: dict[tuple[str, str], str] = {}
+    for path, item in paths.items():
+        for method, op in item.items():
+            suffix = re.sub(r"\W", "_", path) + f"_{method}"
+            op_id = str(op.get("operationId") or "")
+            if op_id.endswith(suffix) and len(op_id) > len(suffix):
+                short[(path, method)] = op_id[: -len(suffix)]
+    counts = Counter(short.values())
+    for (path, method), name in short.items():
+        if counts[name] == 1:
+            paths[path][method]["operationId"] = name
 
 
 def _add_model(schemas: dict[str, Any], model: Any) -> str:

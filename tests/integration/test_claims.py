@@ -315,7 +315,8 @@ def test_no_qr_for_a_used_or_expired_coupon(client, actors, admin, travel):
     owner = actors.member()["token"]
     used = claim(client, owner, c["campaign_id"], t["template_id"]).json()["coupon"]
     kept = claim(client, owner, c["campaign_id"], t["template_id"]).json()["coupon"]
-    assert client.post("/verifications", {"code": used["code"], "store_id": "s1"}, token=clerk).status == 201
+    assert client.post("/verifications", {"code": used["code"], "store_id": "s1", "spend_fen": 5000},
+                       token=clerk).status == 201
     resp = client.get(f"/me/coupons/{used['coupon_id']}/qr", token=owner)
     assert resp.status == 409 and error(resp) == "COUPON_ALREADY_REDEEMED"
     travel(timedelta(days=2))
