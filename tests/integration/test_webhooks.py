@@ -282,3 +282,27 @@ def test_the_same_idempotency_key_creates_one_endpoint_and_never_reshows_the_sec
                         headers=headers)
     assert other.status == 409 and error(other) == "IDEMPOTENCY_KEY_REUSED"
     assert len(client.get("/admin/webhook-endpoints", token=actors.admin["token"]).json()["items"]) == 1
+
+
+def test_garbage_is_a_4xx_never_a_500(client, actors, receiver, till):
+    admin = actors.admin["token"]
+    raw = client.request("POST", "/admin/webhook-endpoints", raw=b"{not json", token=admin,
+                         headers={"Content-Type": "application/json"})
+    assert raw.status == 400
+    for body in ({"url": "x" * 5000, "events": ["pos.sale"]}, {"url": receiver.url, "events": "pos.sale"},
+                 {"url": 7, "events": ["pos.sale"]}, [], None):
+        resp = client.post("/admin/webhook-endpoints", body, token=admin)
+        assert resp.status == 400, (body, resp.body)
+    for query in ({"limit": "0"}, {"limit": "101"}, {"cursor": "%%%"}, {"cursor": "W10"}):
+        assert client.get("/admin/webhook-endpoints", token=admin, query=query).status == 400, query
+    endpoint = register(client, actors, receiver.url)
+    path = f"/admin/webhook-endpoints/{endpoint['endpoint_id']}/deliveries"
+    assert client.get(path, token=admin, query={"cursor": "bm9wZQ"}).status == 400
+    assert client.get("/admin/webhook-endpoints/" + "x" * 300 + "/deliveries", token=admin).status == 404
+    for path in ("/webhooks/pos/s1/stock", "/webhooks/pos/s1/returns"):
+        ts = str(int(time.time()))
+        garbage = b"{not json"
+        sig = hmac.new(till.encode(), ts.encode() + b"." + garbage, hashlib.sha256).hexdigest()
+        resp = client.request("POST", path, raw=garbage, headers={
+            "Content-Type": "application/json", "X-StoreLoop-Timestamp": ts, "X-StoreLoop-Signature": sig})
+        assert resp.status == 400, resp.body

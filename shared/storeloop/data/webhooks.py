@@ -23,6 +23,7 @@ from storeloop.domain.clock import parse_rfc3339, to_rfc3339
 ENDPOINTS_PK = "WEBHOOKS"
 DELIVERY_PREFIX = "DELIVERY#"
 EVENT_TTL = timedelta(days=30)
+DELIVERY_TTL = timedelta(days=90)
 MAX_ATTEMPT_LOG = 20
 
 ACTIVE, PAUSED = "active", "paused"
@@ -85,6 +86,7 @@ class WebhookDelivery(Entity):
     last_error = UnicodeAttribute(null=True)
     last_attempt_at = UnicodeAttribute(null=True)
     delivered_at = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # TTL: DELIVERY_TTL after the event
 
     def public(self) -> dict[str, Any]:
         return {
@@ -213,7 +215,8 @@ def start_delivery(endpoint_id: str, event_id: str, kind: str, created_at: str, 
     """The delivery record, once per (endpoint, event); False if it exists (a stream redelivery)."""
     item = WebhookDelivery(endpoint_pk(endpoint_id), delivery_sk(created_at, event_id), endpoint_id=endpoint_id,
                            event_id=event_id, type=kind, created_at=created_at, status=status, attempts=0,
-                           attempt_log=[])
+                           attempt_log=[], expires_at=int(parse_rfc3339(created_at).timestamp()
+                                                          + DELIVERY_TTL.total_seconds()))
     try:
         item.save(condition=WebhookDelivery.PK.does_not_exist())
         return True

@@ -7,6 +7,7 @@ docs/webhooks.md.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import socket
 import uuid
@@ -90,8 +91,6 @@ def register(settings: Settings, caller: Caller, body: CreateWebhookEndpointRequ
 
 
 def _endpoint(endpoint_id: str) -> data.WebhookEndpoint:
-    import re
-
     found = data.get_endpoint(endpoint_id, consistent=True) if re.fullmatch(ID_PATTERN, endpoint_id) else None
     if found is None:
         raise NotFound(f"webhook endpoint {endpoint_id} not found")
