@@ -229,3 +229,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         path = console.shot(f"failed-{item.name}")
         body = console.driver.find_element(By.TAG_NAME, "body").text
         report.sections.append(("browser", f"url {console.driver.current_url}\nscreenshot {path}\n{body[:3000]}"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # xdist's marker, named here too so a run without xdist (-p no:xdist) does not warn about it.
+    config.addinivalue_line("markers", "xdist_group(name): tests that share one xdist worker")

@@ -17,10 +17,10 @@ from storeloop.schemas.template_admin import (
 
 def _out(t: template_admin.ManagedTemplate, counts: dict[str, tuple[int, int]]) -> ManagedTemplateOut:
     remaining, released = counts.get(t.template_id, (0, 0))
-    return ManagedTemplateOut(**t.public(), remaining=remaining,
-                              issued=max(0, int(t.total_stock) - remaining - released),
-                              daily_limit=int(t.daily_limit) if t.daily_limit is not None else None,
-                              archived=bool(t.archived), archived_at=t.archived_at, updated_at=t.updated_at)
+    fields = {**t.public(), "remaining": remaining, "issued": max(0, int(t.total_stock) - remaining - released),
+              "daily_limit": int(t.daily_limit) if t.daily_limit is not None else None,
+              "archived": bool(t.archived), "archived_at": t.archived_at, "updated_at": t.updated_at}
+    return ManagedTemplateOut(**fields)
 
 
 def _must_get(template_id: str) -> template_admin.ManagedTemplate:
