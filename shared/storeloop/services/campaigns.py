@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from storeloop.api.pagination import decode_cursor, encode_cursor
 from storeloop.caller import Caller
@@ -113,8 +114,12 @@ def list_live_campaigns(limit: int, cursor: str | None, caller: Caller | None = 
         raise ValidationFailed("cursor is not valid", details=[{"field": "cursor", "issue": "invalid"}]) from None
     now = clock.now()
     found, last = campaigns.live_campaigns(to_rfc3339(now), limit, start)
-    if caller is not None and not caller.is_admin:  # issue 9: a campaign with an audience shows to its segment only
-        found = [c for c in found if _sees(caller, c)]
+    if caller is not None and not caller.is_admin and any(c.audience_segment_id for c in found):
+        # issue 9: a campaign with an audience shows to its segment only (the caller's profile read once)
+        from storeloop.data import segments as segment_data
+
+        facts = segment_data.member_facts(caller.member_id)
+        found = [c for c in found if _sees(caller, c, facts)]
     templates = coupons.get_templates({t for c in found for t in c.template_id_list()})
     remaining = coupons.remaining_stock(templates.values())
     items = [_campaign_out(c, [templates[t] for t in c.template_id_list() if t in templates], remaining, now)
@@ -138,13 +143,13 @@ def get_campaign(caller: Caller, campaign_id: str) -> CampaignOut:
     return out
 
 
-def _sees(caller: Caller, campaign: campaigns.Campaign) -> bool:
+def _sees(caller: Caller, campaign: campaigns.Campaign, facts: Any = None) -> bool:
     """Issue 9: whether the caller is in the campaign's audience (everyone without one)."""
     if not campaign.audience_segment_id:
         return True
     from storeloop.services import segments
 
-    return segments.in_audience(caller.member_id, campaign.audience_segment_id)
+    return segments.in_audience(caller.member_id, campaign.audience_segment_id, facts)
 
 
 def _must_get(campaign_id: str) -> campaigns.Campaign:

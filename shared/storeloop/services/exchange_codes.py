@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 
+from pynamodb.exceptions import TransactWriteError
+
 from storeloop import crypto
 from storeloop.caller import Caller
 from storeloop.data import coupons as coupon_data
@@ -13,7 +15,7 @@ from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 from storeloop.domain.errors import CodeAlreadyUsed
 from storeloop.domain.exchange_codes import new_code, normalise
-from storeloop.errors import NotFound, RateLimited
+from storeloop.errors import Conflict, NotFound, RateLimited
 from storeloop.schemas.coupons import CouponOut, is_id
 from storeloop.schemas.exchange_codes import ExchangeBatchOut, ExchangeBatchRequest, ExchangeOut, ExchangeRequest
 from storeloop.settings import get_settings
@@ -70,4 +72,10 @@ def exchange(caller: Caller, body: ExchangeRequest) -> ExchangeOut:
         raise CodeAlreadyUsed() from None
     except coupon_data.Throttled:
         raise RateLimited("too many claims right now, retry", headers={"Retry-After": "1"}) from None
+    except TransactWriteError:  # conflicts outlasted the claim's retries: the code says who won
+        fresh = data.get_code(code_hash)
+        if fresh is not None and fresh.status != data.UNUSED:
+            raise CodeAlreadyUsed() from None
+        raise Conflict("this code is being exchanged right now, retry", code="CODE_BUSY",
+                       headers={"Retry-After": "1"}) from None
     return ExchangeOut(coupon=CouponOut(**coupon.public(now)))

@@ -12,7 +12,7 @@ from storeloop.caller import Caller
 from storeloop.data import segments as data
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
-from storeloop.domain.segments import matches, unsatisfiable
+from storeloop.domain.segments import MemberFacts, matches, unsatisfiable
 from storeloop.errors import NotFound, ValidationFailed
 from storeloop.schemas.coupons import is_id
 from storeloop.schemas.segments import CreateSegmentRequest, SegmentOut
@@ -50,12 +50,13 @@ def get_segment(segment_id: str) -> SegmentOut:
     return _out(segment)
 
 
-def in_audience(member_id: str, segment_id: str) -> bool:
-    """Whether the shopper matches the segment now: one GetItem of their profile (the segment is cached)."""
+def in_audience(member_id: str, segment_id: str, facts: MemberFacts | None = None) -> bool:
+    """Whether the shopper matches the segment now: one GetItem of their profile (the segment is cached); a caller
+    checking several campaigns passes the `facts` it read once (`data.member_facts`)."""
     segment = data.cached_segment(segment_id)
     if segment is None:
         return False  # a campaign's segment that is gone admits nobody rather than everybody
-    return matches(segment.rules(), data.member_facts(member_id), clock.now())
+    return matches(segment.rules(), facts or data.member_facts(member_id), clock.now())
 
 
 def audience_of(member_ids: Iterable[str], segment_id: str | None) -> set[str]:
