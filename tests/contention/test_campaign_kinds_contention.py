@@ -4,7 +4,6 @@ paid members than its size, and parallel redemptions never take a balance below 
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -22,14 +21,13 @@ from tests.contention.racing import all_at_once
 
 @pytest.fixture
 def cloud(wechat):
-    with notifiable_cloud(wechat, {"GROUP_BUY_HOUR_SECONDS": "4"}) as stack:
+    with notifiable_cloud(wechat) as stack:
         yield stack
-        # No group flow runs on into the next test's stack.
+        # No group flow runs on into the next test's stack (the group here has a long window).
         sfn = boto3.client("stepfunctions", region_name=REGION)
-        deadline = time.monotonic() + 15
-        while sfn.list_executions(stateMachineArn=stack.ref("GroupBuyStateMachine"),
-                                  statusFilter="RUNNING")["executions"] and time.monotonic() < deadline:
-            time.sleep(0.2)
+        for e in sfn.list_executions(stateMachineArn=stack.ref("GroupBuyStateMachine"),
+                                     statusFilter="RUNNING")["executions"]:
+            sfn.stop_execution(executionArn=e["executionArn"])
 
 
 @pytest.fixture
@@ -54,9 +52,16 @@ def new_sale(client, admin, stock, limit):
     return resp.json()["flash_sale_id"]
 
 
-def logins(actors, prefix, n):
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        return list(pool.map(lambda i: actors.member(f"{prefix}-{i}")["token"], range(n)))
+def logins(client, prefix, n):
+    """n logged-in shoppers (a login the loaded machine's WeChat fake answered too slowly is tried again)."""
+    def one(i):
+        for _ in range(3):
+            resp = client.post("/auth/login", {"code": f"{prefix}-{i}"})
+            if resp.status == 200:
+                return resp.json()["token"]
+        raise AssertionError(resp.body)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(one, range(n)))
 
 
 def orders_in_table(cloud):
@@ -70,7 +75,7 @@ def sim_pay(wechat, order_id):
 
 def test_200_threads_on_a_flash_sale_of_50_make_exactly_50_orders(client, actors, shop, cloud):
     sale = new_sale(client, shop["admin"], stock=50, limit=1)
-    shoppers = logins(actors, "buyer", 200)
+    shoppers = logins(client, "buyer", 200)
     results = all_at_once(200, lambda i: client.post(f"/flash-sales/{sale}/orders", {"store_id": "s1"},
                                                      token=shoppers[i]))
     assert Counter(r.status for r in results) == {201: 50, 409: 150}, Counter(r.status for r in results)
@@ -92,7 +97,7 @@ def test_one_member_20_parallel_buys_with_limit_1_make_one_order(client, actors,
 
 def test_timeouts_and_cancels_racing_give_each_unit_back_once(client, actors, shop, cloud):
     sale = new_sale(client, shop["admin"], stock=5, limit=1)
-    shoppers = logins(actors, "late", 5)
+    shoppers = logins(client, "late", 5)
     orders = [client.post(f"/flash-sales/{sale}/orders", {"store_id": "s1"}, token=t).json()["order"]["order_id"]
               for t in shoppers]
     assert client.get(f"/flash-sales/{sale}", token=shoppers[0]).json()["remaining"] == 0
@@ -116,8 +121,8 @@ def test_timeouts_and_cancels_racing_give_each_unit_back_once(client, actors, sh
 
 def test_parallel_payments_never_make_a_group_larger_than_its_size(client, actors, shop, wechat, cloud):
     offer = client.post("/admin/group-buys", {"sku": "latte", "store_ids": ["s1"], "group_size": 2, "price_fen": 2500,
-                                              "hours": 1, **window()}, token=shop["admin"]).json()
-    tokens = logins(actors, "grp", 6)
+                                              "hours": 30, **window()}, token=shop["admin"]).json()
+    tokens = logins(client, "grp", 6)
     opened = client.post(f"/group-buys/{offer['group_buy_id']}/groups", {"store_id": "s1"}, token=tokens[0]).json()
     orders = [opened["order"]["order_id"]] + [
         client.post(f"/groups/{opened['group_id']}/join", token=t).json()["order"]["order_id"] for t in tokens[1:]]

@@ -163,7 +163,10 @@ def test_the_nightly_rollup_closes_yesterday_reconciles_it_and_reports_drift(clo
     first = run_tomorrow_night()
     assert first["date"] == day and first["stores"] == 1 and first["campaigns"] == 1 and first["drift"] == []
     assert first["totals"] == {"visits": 0, "redemptions": 2, "orders": 1, "revenue_fen": 4200, "new_members": 2,
-                               "refunds": 0}
+                               "refunds": 0,
+                               # issue 10: the campaign kinds' counters
+                               "groups_opened": 0, "groups_formed": 0, "groups_failed": 0, "flash_units": 0,
+                               "flash_revenue_fen": 0, "rewards_redeemed": 0, "points_spent": 0}
     brand = analytics_data.get_record(*analytics_data.brand_day_key(day))
     assert brand["redemptions"] == 2 and brand["stores"] == 1 and brand["drift"] == 0
     snap = analytics_data.get_record(*analytics_data.snapshot_key(campaign, day))
