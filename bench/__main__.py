@@ -6,7 +6,7 @@ import importlib
 import sys
 
 MODULES = ["bench.coldstart", "bench.claim", "bench.claim_sourced", "bench.orders", "bench.flash_sale",
-           "bench.copurchase"]
+           "bench.authorizer_cache", "bench.copurchase"]
 
 
 def main() -> int:

@@ -27,6 +27,8 @@ from deploy.layer import WORK, built_layer, function_environment, python312, run
 from local.stack import load_stack
 
 RUNS = int(os.environ.get("BENCH_COLD_RUNS", "7"))
+# Only these functions (logical ids, comma-separated), e.g. the claim path: ClaimCouponFunction,AuthorizerFunction
+ONLY = {f for f in os.environ.get("BENCH_COLD_FUNCTIONS", "").split(",") if f}
 
 BARE = "import boto3\n"  # the baseline: a handler that only imports boto3
 BARE_CLIENT = "import boto3\nclient = boto3.client('dynamodb')\n"  # and one that also makes its client
@@ -76,6 +78,8 @@ def main() -> None:
         print(f"{'function':32} {'cpu ms':>7} {'vs bare':>8} {'vs bare+client':>15}")
         worst, ratios = 0.0, []
         for lid, fn in sorted(stack.functions.items()):
+            if ONLY and lid not in ONLY:
+                continue
             env = function_environment(stack, fn, arns, fake.endpoint)
             module = fn.handler.rsplit(".", 1)[0]
             t = _median(py, _code([str(fn.code_uri), str(layer), str(runtime)], f"import {module}"),

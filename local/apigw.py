@@ -161,13 +161,23 @@ class ApiGateway:
             "requestContext": event["requestContext"],
         }
         assert self.cloud.stack.authorizer is not None
-        try:
-            result = self.cloud.invoke(self.cloud.stack.authorizer, auth_event)
-        except Exception as exc:  # noqa: BLE001 - "Unauthorized" is the authorizer's way to say 401
-            if str(exc) == "Unauthorized":
-                return self._gateway_response("UNAUTHORIZED", 401, request_id, "Unauthorized")
-            log.exception("authorizer failed")
-            return self._gateway_response("AUTHORIZER_FAILURE", 500, request_id, "Internal server error")
+        # API Gateway's cache: the answer for this identity source (the Authorization header) is reused for
+        # ReauthorizeEvery seconds, for every route (its policy must cover the whole API).
+        ttl, key = self.cloud.stack.authorizer_ttl, str(headers.get("authorization"))
+        cached = self.cloud.authorizer_cache.get(key) if ttl else None
+        if cached is not None and cached[0] > time.monotonic():
+            result = cached[1]
+        else:
+            self.cloud.authorizer_invocations += 1
+            try:
+                result = self.cloud.invoke(self.cloud.stack.authorizer, auth_event)
+            except Exception as exc:  # noqa: BLE001 - "Unauthorized" is the authorizer's way to say 401
+                if str(exc) == "Unauthorized":
+                    return self._gateway_response("UNAUTHORIZED", 401, request_id, "Unauthorized")
+                log.exception("authorizer failed")
+                return self._gateway_response("AUTHORIZER_FAILURE", 500, request_id, "Internal server error")
+            if ttl:
+                self.cloud.authorizer_cache[key] = (time.monotonic() + ttl, result)
         if not _policy_allows(result.get("policyDocument") or {}, auth_event["methodArn"]):
             return self._gateway_response("ACCESS_DENIED", 403, request_id, "User is not authorized")
         context = {k: v for k, v in (result.get("context") or {}).items()}

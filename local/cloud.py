@@ -192,6 +192,10 @@ class LocalCloud:
                  engine: DynamoDBLocal | None = None) -> None:
         self.stack: Stack = load_stack(template)
         self.engine = engine  # None: this process's shared engine, started on first use
+        # API Gateway's authorizer cache (token -> (monotonic expiry, the authorizer's answer)), shared by every
+        # gateway in front of this stack; FlushStageAuthorizersCache empties it (local/apigateway_fake.py).
+        self.authorizer_cache: dict[str, tuple[float, dict]] = {}
+        self.authorizer_invocations = 0
         self.wechat_base = wechat_base
         self.api_base = api_base
         self.overrides = dict(overrides or {})
@@ -236,6 +240,9 @@ class LocalCloud:
         from local.provisioned_fake import install
 
         self.provisioned = install()  # Lambda's provisioned-concurrency API (the warm flow), faked
+        from local.apigateway_fake import install as install_flush
+
+        self.flushes = install_flush(self)  # API Gateway's FlushStageAuthorizersCache, on this stack's cache
         self._create_tables()  # last: a JVM launched with the stack has been starting meanwhile
         return self
 

@@ -55,6 +55,7 @@ class Stack:
     routes: list[Route]
     authorizer: str | None
     gateway_responses: dict[str, dict[str, Any]]
+    authorizer_ttl: int = 0  # ReauthorizeEvery: API Gateway's cache of the authorizer's answer, per token
 
     def resources(self, *types: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.doc.get("Resources", {}).items() if v.get("Type") in types}
@@ -76,6 +77,7 @@ def _load(path: Path, mtime_ns: int) -> Stack:
     functions: dict[str, Function] = {}
     routes: list[Route] = []
     authorizer = None
+    authorizer_ttl = 0
     gateway_responses: dict[str, dict[str, Any]] = {}
     for lid, res in (doc.get("Resources") or {}).items():
         props = res.get("Properties") or {}
@@ -90,6 +92,8 @@ def _load(path: Path, mtime_ns: int) -> Stack:
                 elif isinstance(arn, dict) and str(arn.get("Ref", "")).endswith(".Alias"):  # the function's alias
                     authorizer = arn["Ref"].rsplit(".", 1)[0]
             gateway_responses = props.get("GatewayResponses") or {}
+            if spec:
+                authorizer_ttl = int((spec.get("Identity") or {}).get("ReauthorizeEvery", 300))
         if res.get("Type") != "AWS::Serverless::Function":
             continue
         env = dict(glob_env)
@@ -111,7 +115,7 @@ def _load(path: Path, mtime_ns: int) -> Stack:
             routes.append(Route(str(ep["Method"]).upper(), ep["Path"], lid,
                                 authorized=bool(authorizer) and ev_auth != "NONE"))
     routes.sort(key=lambda r: r.specificity, reverse=True)
-    return Stack(path, doc, params, functions, routes, authorizer, gateway_responses)
+    return Stack(path, doc, params, functions, routes, authorizer, gateway_responses, authorizer_ttl)
 
 
 class Resolver:

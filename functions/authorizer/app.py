@@ -4,9 +4,10 @@ Besides the signature and expiry, one strongly consistent GetItem (the profile's
 projected) refuses the tokens of an erased member at once: once DELETE /me has answered, the old token gets 401.
 The same read gives the member's staff access as stored now, which replaces the token's (`_roles`): a staff
 member revoked by DELETE /admin/staff/{id} acts without the staff role from the next request, with any token.
-No in-memory cache of the answer: a cache would let an erased member's token through on every warm container for
-its lifetime, and the read costs one small RCU (API Gateway's own authorizer cache is off for the same reason:
-ReauthorizeEvery 0; services/access.py `on_access_revoked` is where a cache flush would go).
+No in-memory cache of the answer here: API Gateway caches it per token (ReauthorizeEvery 300, template.yaml), so
+this runs once per token and five minutes, and every change of access (DELETE /admin/staff, POST /admin/staff,
+DELETE /me) flushes the stage's cache at once (services/access.py `on_access_revoked`). The policy allows the
+whole API: a cached policy is reused for every route with that token.
 """
 
 from __future__ import annotations

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 _ready = False
+
+# The API Gateway stage serving the current request (rest api id, stage name), set by the HTTP entry point: what
+# a revocation flushes the authorizer cache of (services/access.py), without the template naming the API in the
+# functions (that would be a circular dependency: the API's definition names the functions).
+request_stage: ContextVar[tuple[str, str] | None] = ContextVar("request_stage", default=None)
 
 
 def bootstrap() -> None:

@@ -158,10 +158,13 @@ def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dic
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
     @metrics.log_metrics
     def handler(event: dict, context: Any) -> dict:
-        from storeloop.runtime import bootstrap
+        from storeloop.runtime import bootstrap, request_stage
 
         bootstrap()  # no-op when warm; rebinds after the local cloud resets a stack
         idempotency_context.set(context)
+        request = event.get("requestContext") or {}
+        request_stage.set((str(request["apiId"]), str(request["stage"]))
+                          if request.get("apiId") and request.get("stage") else None)
         rejected = _reject_early(event)
         return rejected if rejected is not None else app.resolve(event, context)
 

@@ -22,18 +22,47 @@ logger = Logger(service="storeloop")
 
 
 def on_access_revoked(member_id: str) -> None:
-    """Called after a member's staff role was revoked or the member erased (their tokens must stop at once).
+    """Called after a member's staff access changed or was revoked, or the member erased: their tokens must act
+    with the new access from the next request.
 
-    Nothing to flush today: the authorizer caches nothing (ReauthorizeEvery 0) and reads the profile on every
-    request. When the authorizer cache is turned on, flush the stage's authorizer cache here
-    (apigateway FlushStageAuthorizersCache): its entries are keyed by token, not by member.
+    API Gateway caches the authorizer's answer per token (ReauthorizeEvery, template.yaml), so a token already
+    seen would keep its old roles until the entry expires: flush the stage's cache (FlushStageAuthorizersCache).
+    It is keyed by token, not member, so the whole stage is flushed: every caller's next request runs the
+    authorizer once more (docs/capacity.md, "The authorizer cache"). It is a control-plane call with a low rate
+    limit: botocore retries it (standard mode, throttling included), and we do not loop. If it still fails, the
+    revocation stands in the table and the old entries expire within the TTL; a metric and an error log say so.
     """
     logger.info("access revoked", extra={"member_id": member_id})
+    flush_authorizer_cache()
+
+
+def flush_authorizer_cache() -> bool:
+    """Flush the authorizer cache of the stage serving this request; False when there is none or it failed."""
+    from storeloop.data.connection import aws_client
+    from storeloop.runtime import request_stage
+
+    stage = request_stage.get()
+    if stage is None:
+        return False  # not behind API Gateway (a task, a test calling the service): nothing is cached for it
+    api_id, stage_name = stage
+    try:
+        aws_client("apigateway").flush_stage_authorizers_cache(restApiId=api_id, stageName=stage_name)
+    except Exception as exc:  # noqa: BLE001 - the revocation itself has happened; the TTL bounds the rest
+        from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+        logger.error("authorizer cache not flushed: revoked tokens keep their access until the cache expires",
+                     extra={"error": type(exc).__name__})
+        with single_metric(name="AuthorizerCacheFlushFailed", unit=MetricUnit.Count, value=1,
+                           namespace="StoreLoop"):
+            pass
+        return False
+    return True
 
 
 def assign_staff(member_id: str, role: str, store_ids: list[str]) -> None:
     try:
         staff.assign(member_id, role, store_ids)
+        flush_authorizer_cache()  # a store taken away is a revocation too; tokens seen before act anew
     except staff.MemberNotFound:
         raise NotFound(f"member {member_id} not found") from None
     except staff.Busy:
