@@ -27,7 +27,7 @@ def test_a_source_key_names_its_source_both_ways(channel, store_id, ref):
 
 
 def test_no_source_is_direct():
-    assert source_key(None) == "direct#-#-" and parse_source_key(None)["channel"] == "direct"
+    assert source_key(None) == "direct#~#~" and parse_source_key(None)["channel"] == "direct"
 
 
 def test_segment_rules_hold_together():

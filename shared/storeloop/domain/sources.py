@@ -11,11 +11,11 @@ DIRECT: Final = "direct"
 REF_MAX: Final = 64
 # A ref is an article id, an ad id or a member id: no separator, no space, so it can sit in a sort key.
 REF_PATTERN: Final = r"^[A-Za-z0-9_.:\-]{1,64}$"
-_NONE: Final = "-"
+_NONE: Final = "~"  # no store id or ref can be "~" (ID_PATTERN, REF_PATTERN), so a key reads back exactly
 
 
 def source_key(channel: str | None, store_id: str | None = None, ref: str | None = None) -> str:
-    """`channel#store#ref` ("-" for what is absent): a by-source counter's sort key. No source at all is `direct`."""
+    """`channel#store#ref` ("~" for what is absent): a by-source counter's sort key. No source at all is `direct`."""
     return f"{channel or DIRECT}#{store_id or _NONE}#{ref or _NONE}"
 
 
