@@ -76,7 +76,7 @@ class DynamoDBLocal:
     def endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> DynamoDBLocal:
+    def start(self, timeout: float = 120.0) -> DynamoDBLocal:
         return self.launch().wait_ready(timeout)
 
     def launch(self) -> DynamoDBLocal:
@@ -97,7 +97,7 @@ class DynamoDBLocal:
         atexit.register(self.stop)
         return self
 
-    def wait_ready(self, timeout: float = 30.0) -> DynamoDBLocal:
+    def wait_ready(self, timeout: float = 120.0) -> DynamoDBLocal:
         if self._ready:
             return self
         proc = self._proc

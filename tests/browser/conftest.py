@@ -102,9 +102,9 @@ def stack(console_built: Path) -> Iterator[dict[str, Any]]:
                 ready.set()
 
     threading.Thread(target=drain, daemon=True).start()
-    if not ready.wait(90):
+    if not ready.wait(240):
         proc.kill()
-        raise RuntimeError("python -m local did not get ready in 90 s:\n" + "".join(output[-50:]))
+        raise RuntimeError("python -m local did not get ready in 240 s:\n" + "".join(output[-50:]))
     yield {"http": Http(f"http://127.0.0.1:{api}"), "wechat": Http(f"http://127.0.0.1:{wechat}"),
            "base": f"http://127.0.0.1:{api}", "proc": proc}
     proc.terminate()
