@@ -151,7 +151,8 @@ def _from_secrets_manager(arn: str, region: str) -> dict[str, object]:
         raise SettingsError(f"secret {name} is not a JSON object") from None
     if not isinstance(secret, dict):
         raise SettingsError(f"secret {name} is not a JSON object")
-    return {k: v for k, v in secret.items() if k in _SECRET_FIELDS}
+    # An empty value is a key not filled yet (the first deploy leaves them empty): the default stands.
+    return {k: v for k, v in secret.items() if k in _SECRET_FIELDS and v not in (None, "")}
 
 
 def secret_arns(environ: dict[str, str]) -> list[str]:
