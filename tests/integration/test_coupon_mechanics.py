@@ -274,3 +274,15 @@ def test_the_preview_ranks_every_coupon_held_and_reserves_nothing(client, actors
     stock = {p["sku"]: p["stock"] for p in ok(client.get("/stores/s1/products", token=token))["items"]}
     assert stock["latte"] == 50
     assert client.post("/orders/preview", {"store_id": "s1", "items": []}, token=token).status == 400
+
+
+def test_exchange_code_guesses_are_limited_per_shopper(client, actors, admin):
+    guesser = actors.member("code-guesser")["token"]
+    honest = actors.member("code-honest")["token"]
+    for _ in range(10):
+        assert error(client.post("/me/coupons/exchange", {"code": "0" * 16}, token=guesser)) == "CODE_NOT_FOUND"
+    limited = client.post("/me/coupons/exchange", {"code": "1" * 16}, token=guesser)
+    assert limited.status == 429 and limited.json()["error"]["code"] == "RATE_LIMITED"
+    assert int(limited.headers["Retry-After"]) > 0
+    # another shopper is not locked out by the guesser
+    assert error(client.post("/me/coupons/exchange", {"code": "0" * 16}, token=honest)) == "CODE_NOT_FOUND"

@@ -43,21 +43,22 @@ def create_batch(caller: Caller, template_id: str, body: ExchangeBatchRequest) -
     return ExchangeBatchOut(batch_id=batch_id, template_id=template_id, count=len(codes), codes=codes)
 
 
-def guess_failed(caller: Caller) -> None:
-    """RATE-LIMIT HOOK (issue 14): the ONE place a failed exchange-code guess is reported. The lead wires issue 14's
-    failed-guess limiter here after merge (it raises 429 RATE_LIMITED). Until then guessing is made impractical by
-    the codes' 80 bits alone (docs/exchange-codes.md)."""
-    return None
-
-
 def exchange(caller: Caller, body: ExchangeRequest) -> ExchangeOut:
     """One coupon of the code's template for this shopper, the code marked used in the same transaction; stock,
-    per-member and daily limits apply as for any claim. 404 CODE_NOT_FOUND, 409 CODE_ALREADY_USED."""
+    per-member and daily limits apply as for any claim. 404 CODE_NOT_FOUND, 409 CODE_ALREADY_USED.
+
+    Failed guesses are limited per shopper (services/guesses.py, `exchange_code`: 10 unknown codes per 15 min,
+    then 429 RATE_LIMITED with Retry-After), on top of the codes' 80 bits (docs/exchange-codes.md)."""
+    from storeloop.services import guesses
+
+    return guesses.guarded("exchange_code", caller.member_id, caller.member_id, lambda: _exchange(caller, body))
+
+
+def _exchange(caller: Caller, body: ExchangeRequest) -> ExchangeOut:
     code = normalise(body.code)
     found = data.get_code(_hash(code)) if code else None
     if found is None:
-        guess_failed(caller)
-        raise CodeNotFound()
+        raise CodeNotFound()  # counted as a failed guess by guesses.guarded
     if found.status != data.UNUSED:
         raise CodeAlreadyUsed()
     template = coupon_data.cached_template(found.template_id)

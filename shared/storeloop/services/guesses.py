@@ -43,8 +43,9 @@ LIMITS: dict[str, GuessLimit] = {
     # caller and target: the store's till (a signed code that does not verify names no member).
     "member_code": GuessLimit(20, 20, 900, frozenset({"VALIDATION_FAILED"}), "store", "store"),
     # for exchange codes (points mall): caller the member or staff, target what the code is redeemed against.
-    "exchange_code": GuessLimit(10, 20, 900, frozenset({"EXCHANGE_CODE_NOT_FOUND", "EXCHANGE_CODE_MISMATCH"}),
-                                "caller", "target"),
+    # exchange codes (issue 9): caller and target the shopper (a wrong code names no batch), so one shopper's
+    # guesses never lock another out.
+    "exchange_code": GuessLimit(10, 20, 900, frozenset({"CODE_NOT_FOUND"}), "member", "member_codes"),
 }
 
 
