@@ -170,3 +170,15 @@ def test_campaign_admin_routes_are_for_admins(client, actors, admin) -> None:
         assert client.post(f"/admin/campaigns/{live}/resume", token=who).status == 403
     assert client.post(f"/admin/campaigns/{live}/pause").status == 401
     assert ok(client.get(f"/campaigns/{live}", token=admin))["status"] == "live"  # nothing changed
+
+
+def test_edit_a_drafts_audience(client, admin) -> None:
+    t = new_template(client, admin)["template_id"]
+    c = new_campaign(client, admin, [t], publish=False)["campaign_id"]
+    segment = ok(client.post("/admin/segments", {"name": "members", "rules": {"members_only": True}}, token=admin),
+                 201)["segment_id"]
+    edited = ok(patch(client, f"/admin/campaigns/{c}", {"audience": {"segment_id": segment}}, admin))
+    assert edited["audience"] == {"segment_id": segment}
+    assert ok(patch(client, f"/admin/campaigns/{c}", {"audience": None}, admin))["audience"] is None
+    resp = patch(client, f"/admin/campaigns/{c}", {"audience": {"segment_id": "sg_nope"}}, admin)
+    assert resp.status == 400 and resp.json()["error"]["details"][0]["field"] == "audience.segment_id"

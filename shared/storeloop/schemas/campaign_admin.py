@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from storeloop.schemas import RequestModel
+from storeloop.schemas.campaigns import Audience
 from storeloop.schemas.coupons import Id, Rfc3339, unique_values
 
 
@@ -19,3 +20,4 @@ class EditCampaignRequest(RequestModel):
     reminder_template_id: str | None = Field(default=None, min_length=1, max_length=128,
                                              pattern=r"^[A-Za-z0-9_-]+$",
                                              description="null removes the campaign's message template")
+    audience: Audience | None = Field(default=None, description="only this segment's shoppers; null: everyone")

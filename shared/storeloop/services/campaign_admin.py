@@ -69,7 +69,7 @@ def edit_campaign(campaign_id: str, body: EditCampaignRequest) -> CampaignOut:
     campaign = _must_get(campaign_id)
     if campaign.status != campaigns.DRAFT:
         raise CampaignNotDraft()
-    nulls = [k for k, v in changes.items() if v is None and k != "reminder_template_id"]
+    nulls = [k for k, v in changes.items() if v is None and k not in ("reminder_template_id", "audience")]
     if nulls:
         raise ValidationFailed("these fields cannot be null", details=[
             {"field": k, "issue": "null", "message": "send a value or leave the field out"} for k in nulls])
@@ -77,6 +77,16 @@ def edit_campaign(campaign_id: str, body: EditCampaignRequest) -> CampaignOut:
         _check_window_and_templates(changes.get("starts_at", campaign.starts_at),
                                     changes.get("ends_at", campaign.ends_at),
                                     list(changes.get("template_ids", campaign.template_id_list())))
+    if "audience" in changes:  # issue 9: stored as the segment's id; null opens the campaign to everyone
+        audience = changes.pop("audience")
+        segment_id = audience["segment_id"] if audience else None
+        if segment_id is not None:
+            from storeloop.data import segments
+
+            if segments.get_segment(segment_id) is None:
+                raise ValidationFailed("unknown segment", details=[
+                    {"field": "audience.segment_id", "issue": "unknown", "message": segment_id}])
+        changes["audience_segment_id"] = segment_id
     if changes:
         try:
             campaign_admin.edit_draft(campaign_id, changes, to_rfc3339(clock.now()))
