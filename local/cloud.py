@@ -515,6 +515,14 @@ class LocalCloud:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
         return 1
 
+    def redeliver_streams(self, function: str | None = None) -> None:
+        """Forget how far the stream sources (of `function`, or all) have read: the next drain delivers every
+        record again from the trim horizon, as Lambda does after a lost checkpoint (tests of exactly-once)."""
+        for source in self.stream_sources:
+            if function is None or source.function == function:
+                source.checkpoints.clear()
+                source.attempts = 0
+
     def drain_streams(self, max_rounds: int = 50) -> int:
         """Deliver every new DynamoDB stream record to its function now, in order, as Lambda's poller would."""
         runs = 0

@@ -198,7 +198,7 @@ def test_the_welcome_gift_is_given_once_whatever_path_and_however_many_purchases
     member_code = ok(client.get("/me/member-code", token=amy["token"]))["code"]
     pos_sale(client, shop, "S-9", [{"sku": "latte", "qty": 1, "price_fen": 3000}], [], member_code)
     cloud.drain_streams()
-    cloud._stream_positions.clear()  # the stream redelivered: still one gift
+    cloud.redeliver_streams()  # the stream redelivered: still one gift
     cloud.drain_streams()
     gifts = [x for x in ok(client.get("/me/coupons", token=amy["token"]))["items"] if x["template_id"] == gift]
     assert len(gifts) == 1 and gifts[0]["status"] == "active"
@@ -208,12 +208,14 @@ def test_the_welcome_gift_is_given_once_whatever_path_and_however_many_purchases
     c = campaign(client, admin, [t])
     clerk = actors.staff("clerk", "clerk", ["s1"])["token"]
     ben, cat = actors.member("ben")["token"], actors.member("cat")["token"]
-    ok(client.post("/verifications", {"code": ok(claim(client, ben, c, t), 201)["coupon"]["code"], "store_id": "s1"},
+    ok(client.post("/verifications", {"code": ok(claim(client, ben, c, t), 201)["coupon"]["code"], "store_id": "s1",
+                                      "spend_fen": 5000},
                    token=clerk), 201)
     cloud.drain_streams()
     assert [x["template_id"] for x in ok(client.get("/me/coupons", token=ben))["items"]].count(gift) == 1
     ok(client.request("PUT", "/admin/welcome-gift", json_body={"template_id": None}, token=admin))
-    ok(client.post("/verifications", {"code": ok(claim(client, cat, c, t), 201)["coupon"]["code"], "store_id": "s1"},
+    ok(client.post("/verifications", {"code": ok(claim(client, cat, c, t), 201)["coupon"]["code"], "store_id": "s1",
+                                      "spend_fen": 5000},
                    token=clerk), 201)
     cloud.drain_streams()
     assert [x["template_id"] for x in ok(client.get("/me/coupons", token=cat))["items"]].count(gift) == 0

@@ -75,7 +75,7 @@ def test_an_audience_campaign_is_seen_claimed_and_announced_to_its_segment_only(
         people[code] = who
     amy, ben = people["seg-amy"]["token"], people["seg-ben"]["token"]
     coupon = ok(client.post(f"/campaigns/{open_c}/claims", {"template_id": tid}, token=amy), 201)["coupon"]
-    ok(client.post("/verifications", {"code": coupon["code"], "store_id": "s1"}, token=clerk), 201)
+    ok(client.post("/verifications", {"code": coupon["code"], "store_id": "s1", "spend_fen": 5000}, token=clerk), 201)
     ok(client.post(f"/campaigns/{open_c}/claims",
                    {"template_id": tid, "source": {"channel": "article", "ref": "a1"}}, token=ben), 201)
     cloud.drain_streams()  # Ben's first touch is the article

@@ -119,7 +119,8 @@ def test_the_days_verifications_with_reversed(client, actors, crew, cloud) -> No
     t = new_template(client, admin, total_stock=10)["template_id"]
     c = new_campaign(client, admin, [t])["campaign_id"]
     codes = [ok(claim(client, actors.member(f"v-{i}")["token"], c, t), 201)["coupon"]["code"] for i in range(2)]
-    done = [ok(client.post("/verifications", {"code": code, "store_id": "s1"}, token=crew["clerk"]["token"]), 201)
+    done = [ok(client.post("/verifications", {"code": code, "store_id": "s1", "spend_fen": 5000},
+                           token=crew["clerk"]["token"]), 201)
             for code in codes]
     ok(client.post(f"/verifications/{done[0]['verification_id']}/reversal", token=crew["manager"]["token"]))
     got = ok(client.get("/stores/s1/verifications", token=crew["clerk"]["token"]))
@@ -142,7 +143,8 @@ def test_the_managers_numbers_are_the_admin_analytics(client, actors, crew, clou
     t = new_template(client, admin, total_stock=10)["template_id"]
     c = new_campaign(client, admin, [t])["campaign_id"]
     code = ok(claim(client, actors.member("n-1")["token"], c, t), 201)["coupon"]["code"]
-    ok(client.post("/verifications", {"code": code, "store_id": "s1"}, token=crew["clerk"]["token"]), 201)
+    ok(client.post("/verifications", {"code": code, "store_id": "s1", "spend_fen": 5000},
+                   token=crew["clerk"]["token"]), 201)
     cloud.drain_streams()
     mine = ok(client.get("/stores/s1/analytics", token=crew["manager"]["token"]))
     assert mine == ok(client.get("/admin/analytics/stores/s1", token=admin))

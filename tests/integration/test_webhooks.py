@@ -176,9 +176,9 @@ def test_stream_redelivery_never_sends_a_second_body_for_an_id(client, actors, c
     resp = client.post("/me/consents", {"policy_version": "2026-11", "scopes": ["marketing_messages"]},
                        token=shopper["token"])
     assert resp.status == 201
-    cloud._stream_positions["WebhookEventsFunction"] = 0
+    cloud.redeliver_streams("WebhookEventsFunction")
     flush(cloud)
-    cloud._stream_positions["WebhookEventsFunction"] = 0
+    cloud.redeliver_streams("WebhookEventsFunction")
     flush(cloud)
     by_id: dict[str, set[bytes]] = {}
     for r in receiver.received:
