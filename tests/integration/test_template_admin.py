@@ -130,3 +130,13 @@ def test_restock_bad_bodies_and_roles(client, actors, admin) -> None:
     assert client.post(path, {"add": 1}, token=shopper).status == 403
     assert client.get("/admin/coupon-templates", token=shopper).status == 403
     assert patch(client, f"/admin/coupon-templates/{t['template_id']}", {"name": "x"}, shopper).status == 403
+
+
+def test_a_daily_limit_set_by_patch_is_enforced(client, actors, admin) -> None:
+    t = new_template(client, admin, per_member_limit=1)
+    ok(patch(client, f"/admin/coupon-templates/{t['template_id']}", {"daily_limit": 2}, admin))
+    c = new_campaign(client, admin, [t["template_id"]])["campaign_id"]
+    got = [client.post(f"/campaigns/{c}/claims", {"template_id": t["template_id"]},
+                       token=actors.member(f"dl-{i}")["token"]) for i in range(3)]
+    assert [r.status for r in got] == [201, 201, 409]
+    assert got[2].json()["error"]["code"] == "DAILY_LIMIT_REACHED"

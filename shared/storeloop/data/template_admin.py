@@ -43,7 +43,6 @@ def _pause(attempt: int) -> None:
 class ManagedTemplate(CouponTemplate):
     """The template item with the fields HQ edits beyond its creation terms."""
 
-    daily_limit = NumberAttribute(null=True)
     archived = BooleanAttribute(null=True)
     archived_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
@@ -82,6 +81,10 @@ def edit(template: ManagedTemplate, changes: dict[str, Any], at: str) -> None:
     for name, value in changes.items():
         attr = getattr(ManagedTemplate, name)
         actions.append(attr.remove() if value is None else attr.set(value))
+    if "daily_limit" in changes:  # issue 9: the day's counter shards follow the limit (caps = split of the limit)
+        limit = changes["daily_limit"]
+        actions.append(ManagedTemplate.daily_shards.set(stock_shard_count(limit)) if limit is not None
+                       else ManagedTemplate.daily_shards.remove())
     if "per_member_limit" in changes:
         condition &= ManagedTemplate.per_member_limit <= changes["per_member_limit"]
     if "archived" in changes:

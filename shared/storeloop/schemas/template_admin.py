@@ -14,7 +14,7 @@ EDITABLE = ("name", "per_member_limit", "daily_limit", "channels", "store_ids", 
 
 
 class ManagedTemplateOut(CouponTemplateOut):
-    _omit_if_none: ClassVar[frozenset[str]] = CouponTemplateOut._omit_if_none - {"remaining"}
+    _omit_if_none: ClassVar[frozenset[str]] = CouponTemplateOut._omit_if_none - {"remaining", "daily_limit"}
 
     issued: int = Field(description="coupons claimed so far")
     remaining: int | None = None
