@@ -15,7 +15,7 @@ app = make_app()
 @app.get("/me/recommendations", summary="My recommendations at a store", tags=["recommendations"])
 def my_recommendations(
     store_id: Annotated[str, Query(pattern=ID_PATTERN)],
-    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> RecommendationList:
     return recommendations.for_member(current_caller(app).member_id, store_id, limit)
 

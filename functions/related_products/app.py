@@ -19,7 +19,7 @@ app = make_app()
 def related_products(
     sku: str,
     store_id: Annotated[str, Query(pattern=ID_PATTERN)],
-    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> RecommendationList:
     if not re.match(SKU_PATTERN, sku):
         raise NotFound(f"product {sku} not found")
