@@ -7,6 +7,7 @@ export const PAGES = [
   { path: '/campaigns', name: 'campaigns', title: '营销活动', icon: 'Promotion', who: 'admin', component: () => import('./pages/Campaigns.vue') },
   { path: '/templates', name: 'templates', title: '优惠券模板', icon: 'Ticket', who: 'admin', component: () => import('./pages/Templates.vue') },
   { path: '/products', name: 'products', title: '商品与库存', icon: 'Goods', who: 'admin', component: () => import('./pages/Products.vue') },
+  { path: '/journeys', name: 'journeys', title: '自动化旅程', icon: 'Connection', who: 'admin', component: () => import('./pages/Journeys.vue') },
   { path: '/stores', name: 'stores', title: '门店与员工', icon: 'Shop', who: 'admin', component: () => import('./pages/Stores.vue') },
   { path: '/store/:storeId?', name: 'store', title: '门店今日', icon: 'Calendar', who: 'staff', component: () => import('./pages/StoreDay.vue') },
 ]
