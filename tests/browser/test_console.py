@@ -293,3 +293,25 @@ def test_hq_manages_drafts_stock_staff_and_pos_secrets(console, stack) -> None:
     console.click('[data-test="secret-close"]')
     console.wait().until(lambda d: not d.find_element(By.CSS_SELECTOR, '[data-test="secret"]').is_displayed()
                          if d.find_elements(By.CSS_SELECTOR, '[data-test="secret"]') else True)
+
+
+def test_hq_sets_up_a_journey_and_switches_it_off(console, stack) -> None:
+    http = stack["http"]
+    suffix = str(int(time.time() * 1000))[-6:]
+    admin = http.login("admin")
+    console.sign_in("admin")
+    console.click('[data-test="nav-journeys"]')
+    console.click('[data-test="new-journey"]')
+    console.type("j-name", f"新会员礼{suffix}")
+    console.type("j-msg", "JrnBrowserTpl0000000000000000000000000000")
+    console.click('[data-test="j-save"]')
+    table = console.test("journeys")
+    console.wait().until(lambda d: f"新会员礼{suffix}" in table.text)
+    journeys = http.ok("GET", "/admin/journeys?limit=100", token=admin)["items"]
+    made = {j["name"]: j for j in journeys}[f"新会员礼{suffix}"]
+    assert made["trigger"] == {"type": "joined"} and made["active"] is True
+    assert made["actions"] == [{"type": "message", "template_id": "JrnBrowserTpl0000000000000000000000000000"}]
+    console.text_is(f'[data-test="entered-{made["journey_id"]}"]', "0")
+    console.click(f'[data-test="active-{made["journey_id"]}"]')
+    console.wait().until(lambda d: http.ok("GET", f"/admin/journeys/{made['journey_id']}", token=admin)["active"]
+                         is False)
