@@ -40,7 +40,10 @@ def new_client(service: str, region: str, endpoint: str | None = None) -> Any:
 
     return get_session().create_client(
         service, region_name=region, endpoint_url=endpoint,
-        config=Config(retries=RETRIES, connect_timeout=2, read_timeout=5))  # type: ignore[arg-type]
+        # A pool for many threads: the local cloud runs every request of a race in one process (a Lambda
+        # environment runs one at a time, so the size changes nothing there).
+        config=Config(retries=RETRIES, connect_timeout=2, read_timeout=5,  # type: ignore[arg-type]
+                      max_pool_connections=128))
 
 
 def dynamodb_client() -> Any:
