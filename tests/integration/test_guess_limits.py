@@ -175,7 +175,7 @@ def test_guarded_counts_only_wrong_guesses(client, cloud):
     from storeloop.errors import Conflict, NotFound
 
     def wrong():
-        raise NotFound("no such code", code="EXCHANGE_CODE_NOT_FOUND")
+        raise NotFound("no such code", code="CODE_NOT_FOUND")
 
     def busy():
         raise Conflict("busy", code="SOMETHING_ELSE")

@@ -261,12 +261,19 @@ def joined_member(record: dict[str, Any]) -> str | None:
 
 
 def on_record(record: dict[str, Any], now: datetime) -> None:
-    member = joined_member(record)
+    try:
+        member = joined_member(record)
+        sale = paid_sale(record) if member is None else None
+    except (KeyError, TypeError, ValueError) as exc:
+        # A record we cannot read (a malformed item, a date out of range) is set aside, as the analytics consumer
+        # does: retrying it would block its shard and change nothing.
+        pk, sk = _keys(record)
+        logger.error(f"journey stream record set aside: {pk} {sk}", extra={"pk": pk, "sk": sk, "error": repr(exc)})
+        return
     if member is not None:
         for journey in data.active_journeys("joined"):
             enter_all(journey, [member], now)
         return
-    sale = paid_sale(record)
     if sale is not None:
         recommendations.count_paid(sale)
         if sale["member_id"]:

@@ -111,6 +111,9 @@ def erase_member(settings: Settings, caller: Caller) -> ErasureOut:
     profile = data.get_item(member_pk(m), "PROFILE")
     if profile is not None:
         data.mark_erasing(m, at)
+        from storeloop.services.access import flush_authorizer_cache
+
+        flush_authorizer_cache()  # from now on only DELETE /me passes the authorizer: no cached allow outlives it
         from storeloop.services.access import on_member_erased  # issue 8: staff links, the revocation hook
 
         on_member_erased(m)
