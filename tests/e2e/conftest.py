@@ -72,6 +72,13 @@ def local_cloud() -> Iterator[dict[str, Any]]:
     token = http.call("POST", "/auth/login", {"code": "admin"})[1]["token"]
     while time.time() < deadline and http.call("GET", "/stores/hz-hubin", token=token)[0] != 200:
         time.sleep(0.2)
+    # ... and its last step, the demo staff (the console tests sign in as demo-clerk and demo-manager).
+    def staff_seeded() -> bool:
+        status, body, *_ = http.call("GET", "/admin/staff?store_id=sh-jingan", token=token)
+        return status == 200 and len(body.get("items", [])) >= 2
+
+    while time.time() < deadline and not staff_seeded():
+        time.sleep(0.2)
     yield {"http": Http(f"http://127.0.0.1:{api}"), "wechat": Http(f"http://127.0.0.1:{wechat}"),
            "api_port": api, "wechat_port": wechat, "proc": proc}
     proc.terminate()
