@@ -64,9 +64,14 @@ class ApiGateway:
     # ------------------------------------------------------------------ routing
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
         allowed: list[str] = []
+        resource: str | None = None  # API Gateway resolves the most specific resource first, then its methods
         for route in self.routes:
             m = route.regex.match(path)
             if not m:
+                continue
+            if resource is None:
+                resource = route.path
+            elif route.path != resource:
                 continue
             if route.method in (method, "ANY"):
                 return route, {k: v for k, v in m.groupdict().items()}, allowed

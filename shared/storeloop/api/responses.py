@@ -64,18 +64,29 @@ CONFLICTS: dict[str, tuple[str, ...]] = {
     "POST /orders/{order_id}/pickup": ("ORDER_NOT_PAID", "PICKUP_CODE_MISMATCH"),
     "POST /orders/{order_id}/refund": ("ALREADY_REFUNDED", "ORDER_NOT_REFUNDABLE"),
     "POST /webhooks/pos/{store_id}": ("IDEMPOTENCY_IN_PROGRESS", "MEMBER_CODE_EXPIRED"),
+    # after the merges (issues 8, 9, 15): the routes' business conflicts
+    "POST /auth/console-scenes/{scene}/approve": ("TICKET_NOT_PENDING",),
+    "POST /me/coupons/exchange": ("CODE_ALREADY_USED", "CODE_BUSY", "SOLD_OUT", "CLAIM_LIMIT_REACHED",
+                                  "DAILY_LIMIT_REACHED"),
+    "POST /orders/preview": ("COUPON_NOT_APPLICABLE",),
+    "POST /webhooks/pos/{store_id}/returns": ("RETURN_EXCEEDS_SALE", "IDEMPOTENCY_IN_PROGRESS",
+                                              "IDEMPOTENCY_KEY_REUSED"),
+    "POST /webhooks/pos/{store_id}/stock": ("IDEMPOTENCY_KEY_REUSED",),
 }
 
 # Other statuses an operation answers that the rules above cannot see.
 EXTRA: dict[str, dict[int, tuple[str, ...]]] = {
     "POST /auth/login": {401: ("WECHAT_LOGIN_FAILED",)},
     "POST /verifications": {403: ("NOT_STORE_STAFF",), 404: ("COUPON_NOT_FOUND",)},
+    "POST /webhooks/pos/{store_id}/returns": {401: ("UNAUTHENTICATED",), 404: ("SALE_NOT_FOUND",)},
+    "POST /webhooks/pos/{store_id}/stock": {401: ("UNAUTHENTICATED",)},
 }
 
 # Operations without a path id that still answer 404: an id in the body names nothing.
 NOT_FOUND: frozenset[str] = frozenset({
     "POST /verifications", "POST /appointments", "POST /orders", "POST /admin/staff", "POST /admin/campaigns",
     "POST /admin/products", "POST /admin/coupon-templates",
+    "POST /me/coupons/exchange", "POST /orders/preview",
 })
 
 UPSTREAM: frozenset[str] = frozenset({
@@ -131,6 +142,8 @@ WECHATPAY_FAIL: dict[str, Any] = {
 
 WEBHOOKS: dict[str, dict[str, Any]] = {
     "POST /webhooks/pos/{store_id}": {"headers": _POS_HEADERS, "body_model": "PosSaleRequest"},
+    "POST /webhooks/pos/{store_id}/returns": {"headers": _POS_HEADERS, "body_schema": {"type": "object"}},
+    "POST /webhooks/pos/{store_id}/stock": {"headers": _POS_HEADERS, "body_schema": {"type": "object"}},
     "POST /webhooks/wechatpay": {"headers": _WECHATPAY_HEADERS, "body_schema": WECHATPAY_NOTIFICATION,
                                  "fail_schema": WECHATPAY_FAIL},
 }
