@@ -233,6 +233,12 @@ class LocalCloud:
                                       "core": {"reset_boto3_session": False}})
         self._mock.start()
         _patch_moto()
+        # One process runs every request of a race against a local JVM on a shared 2-core machine: connects may
+        # queue for seconds there, unlike a Lambda environment's one request at a time (models keep 2 s in AWS).
+        from storeloop.data.models import Entity
+
+        Entity.Meta.connect_timeout_seconds = 10
+        Entity.Meta.read_timeout_seconds = 30
         _active = self
         self._create_resources()
         self._set_environment()
