@@ -12,19 +12,22 @@ whole API: a cached policy is reused for every route with that token.
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from storeloop import tokens
+from storeloop.auth_settings import get_auth_settings
 from storeloop.caller import Caller
 from storeloop.data.access import MemberAccess, member_access
-from storeloop.data.connection import dynamodb_client
-from storeloop.settings import get_settings
+from storeloop.data.connection import aws_client
 
-logger = Logger(service="storeloop")
-get_settings()  # fail at cold start on a missing signing key
-dynamodb_client()  # and make the DynamoDB client now, not on the first request (botocore only, no pynamodb)
+# The hottest cold start of the API imports only what one HMAC and one GetItem need: no pydantic (typed settings),
+# no Powertools Logger (stdlib logging; Lambda's runtime adds the request id), no PyJWT (storeloop.tokens).
+logger = logging.getLogger("storeloop.authorizer")
+logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "INFO")
+_settings = get_auth_settings()  # fail at cold start on a missing signing key
+aws_client("dynamodb", _settings.region, _settings.dynamodb_endpoint)  # the client now, not at the first request
 
 ERASE_ROUTE = ("DELETE", "/me")  # still open while an erasure is under way, so a failed one can be run again
 
@@ -66,13 +69,14 @@ def lambda_handler(event: dict, context: Any) -> dict:
     if token is None:
         raise Exception("Unauthorized")  # API Gateway answers 401 (GatewayResponses UNAUTHORIZED)
     try:
-        caller = tokens.read_session(get_settings().token_signing_key, token)
+        settings = get_auth_settings()  # kept; re-read after the secrets' TTL (a rotated signing key)
+        caller = tokens.read_session(settings.token_signing_key, token)
     except tokens.TokenInvalid as exc:
-        logger.info("token rejected", extra={"reason": type(exc).__name__})
+        logger.info("token rejected: %s", type(exc).__name__)
         raise Exception("Unauthorized") from None
-    access = member_access(caller.member_id)
+    access = member_access(caller.member_id, settings.table_name)
     if access is None or not _member_may_call(access, event):
-        logger.info("token rejected", extra={"reason": "member_erased", "member_id": caller.member_id})
+        logger.info("token rejected: member_erased %s", caller.member_id)
         raise Exception("Unauthorized")
     caller = _roles(caller, access)
     return {

@@ -2,26 +2,23 @@
 
 Settings are read at cold start and kept; where secrets are read (SECRET_ARNS), they are read again after
 SECRETS_TTL_SECONDS, so a secret filled or rotated after a deploy reaches warm containers without recycling them.
-The Secrets Manager client is the project's own botocore client (no boto3 at init).
+Where they come from (environment, Secrets Manager, the re-read cache) is `settings_source.py`, pydantic-free.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
-import threading
 import time
-from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from storeloop.settings_source import Kept, SettingsError, env_values, read_secrets
+
+__all__ = ["Settings", "SettingsError", "get_settings", "load_settings", "reset_settings"]
+
 _SERIAL = re.compile(r"PUB_KEY_ID_[0-9A-Za-z_]{1,64}|[0-9A-Fa-f]{8,64}")
-
-
-class SettingsError(RuntimeError):
-    """A required setting is missing or malformed: fail at cold start, not on the first request."""
 
 
 class Settings(BaseModel):
@@ -121,50 +118,11 @@ _SECRET_FIELDS = (
 )
 
 
-def _from_env(environ: dict[str, str]) -> dict[str, object]:
-    values: dict[str, object] = {}
-    for name in Settings.model_fields:
-        raw = environ.get(name.upper())
-        if raw is not None and raw != "":
-            values[name] = raw
-    if "region" not in values and environ.get("AWS_REGION"):
-        values["region"] = environ["AWS_REGION"]
-    return values
-
-
-def _secrets_client(region: str) -> Any:
-    global _sm_client
-    if _sm_client is None:
-        from storeloop.data.connection import new_client
-
-        # AWS_ENDPOINT_URL_SECRETS_MANAGER, if set, points botocore elsewhere (the tests' loopback fake).
-        _sm_client = new_client("secretsmanager", region)
-    return _sm_client
-
-
-def _from_secrets_manager(arn: str, region: str) -> dict[str, object]:
-    name = arn.rsplit(":", 1)[-1]
-    try:
-        raw = _secrets_client(region).get_secret_value(SecretId=arn)["SecretString"]
-        secret = json.loads(raw)
-    except (KeyError, ValueError):
-        raise SettingsError(f"secret {name} is not a JSON object") from None
-    if not isinstance(secret, dict):
-        raise SettingsError(f"secret {name} is not a JSON object")
-    # An empty value is a key not filled yet (the first deploy leaves them empty): the default stands.
-    return {k: v for k, v in secret.items() if k in _SECRET_FIELDS and v not in (None, "")}
-
-
-def secret_arns(environ: dict[str, str]) -> list[str]:
-    return [a for a in (a.strip() for a in environ.get("SECRET_ARNS", "").split(",")) if a]
-
-
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
-    values = _from_env(env)
+    values: dict[str, object] = dict(env_values(env, tuple(Settings.model_fields)))
     region = str(values.get("region") or Settings.model_fields["region"].default)
-    for arn in secret_arns(env):
-        values.update(_from_secrets_manager(arn, region))
+    values.update(read_secrets(env, region, _SECRET_FIELDS))
     try:
         return Settings(**values)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -172,45 +130,19 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise SettingsError(f"bad or missing settings: {fields}") from None
 
 
-logger = logging.getLogger(__name__)
-RETRY_AFTER_FAILURE_SECONDS = 30.0
-_lock = threading.Lock()
-_cached: tuple[Settings, float] | None = None  # the settings and the monotonic time they are kept until
-_sm_client: Any = None
 _clock = time.monotonic
+_kept: Kept[Settings] = Kept(load_settings, lambda s: s.secrets_ttl_seconds, clock=lambda: _clock())
 
 
 def get_settings() -> Settings:
-    """The process's settings. Without secrets to read they are kept for the process's life; with SECRET_ARNS,
-    for secrets_ttl_seconds, then read again (an unchanged read keeps the same object, so what is cached per
-    settings object stays). A failed re-read keeps the last settings and tries again 30 s later; a failed first
-    read raises (the cold start fails, naming what is missing)."""
-    global _cached
-    cached = _cached
-    if cached is not None and _clock() < cached[1]:
-        return cached[0]
-    with _lock:
-        cached = _cached
-        if cached is not None and _clock() < cached[1]:
-            return cached[0]
-        try:
-            fresh = load_settings()
-        except Exception as exc:
-            if cached is None:
-                raise
-            logger.warning("settings re-read failed, keeping the last ones: %s", type(exc).__name__)
-            _cached = (cached[0], _clock() + RETRY_AFTER_FAILURE_SECONDS)
-            return cached[0]
-        if cached is not None and fresh == cached[0]:
-            fresh = cached[0]
-        keep = fresh.secrets_ttl_seconds if secret_arns(dict(os.environ)) else float("inf")
-        _cached = (fresh, _clock() + keep)
-        return fresh
+    """The process's settings: read at the first call and kept (`settings_source.Kept`: with SECRET_ARNS, read
+    again after secrets_ttl_seconds; a failed re-read keeps the last ones; a failed first read raises)."""
+    return _kept.get()
 
 
 def reset_settings() -> None:
     """Forget the cached settings (the local cloud and tests change the environment between stacks)."""
-    global _cached, _sm_client
-    with _lock:
-        _cached = None
-        _sm_client = None
+    from storeloop import auth_settings
+
+    _kept.reset()
+    auth_settings.reset()

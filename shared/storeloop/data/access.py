@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storeloop.data.connection import dynamodb_client
-from storeloop.settings import get_settings
+from storeloop.data.connection import aws_client
 
 
 @dataclass(frozen=True)
@@ -24,10 +23,11 @@ class MemberAccess:
     staff_store_ids: tuple[str, ...] = ()
 
 
-def member_access(member_id: str) -> MemberAccess | None:
-    """The profile's status and staff access, or None when there is no profile (erased)."""
-    raw = dynamodb_client().get_item(
-        TableName=get_settings().table_name,
+def member_access(member_id: str, table_name: str) -> MemberAccess | None:
+    """The profile's status and staff access, or None when there is no profile (erased). The client is the
+    process's DynamoDB client (the authorizer makes it at cold start with its own settings)."""
+    raw = aws_client("dynamodb").get_item(
+        TableName=table_name,
         Key={"PK": {"S": f"MEMBER#{member_id}"}, "SK": {"S": "PROFILE"}},
         ConsistentRead=True, ProjectionExpression="PK, #s, access_version, staff_role, staff_store_ids",
         ExpressionAttributeNames={"#s": "status"}).get("Item")

@@ -8,26 +8,32 @@ something to retry.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from storeloop.settings import Settings, get_settings
+if TYPE_CHECKING:
+    from storeloop.settings import Settings
 
 RETRIES = {"total_max_attempts": 3, "mode": "standard"}
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 
 
-def aws_client(service: str) -> Any:
+def aws_client(service: str, region: str | None = None, endpoint: str | None = None) -> Any:
     """The process's one client for `service` (dynamodb for Idempotency and raw reads, stepfunctions, sqs), made on
     first use under a lock. A botocore client, which is what boto3.client returns, without importing boto3 (and
-    s3transfer) at cold start."""
+    s3transfer) at cold start. Region and endpoint come from the settings unless given (the authorizer gives its
+    own, to skip the typed settings)."""
     client = _clients.get(service)
     if client is None:
         with _lock:
             client = _clients.get(service)
             if client is None:
-                s = get_settings()
-                client = new_client(service, s.region, s.dynamodb_endpoint if service == "dynamodb" else None)
+                if region is None:
+                    from storeloop.settings import get_settings
+
+                    s = get_settings()
+                    region, endpoint = s.region, (s.dynamodb_endpoint if service == "dynamodb" else None)
+                client = new_client(service, region, endpoint)
                 _clients[service] = client
     return client
 
@@ -54,6 +60,7 @@ def dynamodb_client() -> Any:
 def bind_models(settings: Settings | None = None) -> None:
     """Point every model at the configured table and create its connection now, before threads race for it."""
     from storeloop.data.models import Entity
+    from storeloop.settings import get_settings
 
     s = settings or get_settings()
     Entity.bind(s.table_name, s.region, s.dynamodb_endpoint)
