@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from storeloop.schemas import Model
 
 
-class CampaignStoreOut(BaseModel):
+class CampaignStoreOut(Model):
     store_id: str
     redeemed: int = Field(description="coupons of the campaign redeemed at this store, net of reversals")
     new_members: int = Field(description="members whose membership started at this store through the campaign")
@@ -14,7 +16,7 @@ class CampaignStoreOut(BaseModel):
     refunds: int = Field(description="refunds of those orders")
 
 
-class CampaignSourceOut(BaseModel):
+class CampaignSourceOut(Model):
     """Issue 9: the campaign's funnel for one source; the rows add up to the campaign's totals."""
 
     channel: str
@@ -29,7 +31,7 @@ class CampaignSourceOut(BaseModel):
     refunds: int
 
 
-class CampaignAnalyticsOut(BaseModel):
+class CampaignAnalyticsOut(Model):
     campaign_id: str
     claimed: int
     redeemed: int = Field(description="net of reversals")
@@ -45,7 +47,7 @@ class CampaignAnalyticsOut(BaseModel):
     by_source: list[CampaignSourceOut] = Field(default_factory=list, description="issue 9: the funnel by source")
 
 
-class StoreDayOut(BaseModel):
+class StoreDayOut(Model):
     date: str = Field(description="YYYY-MM-DD, China Standard Time")
     visits: int = Field(description="appointments of that day checked in")
     redemptions: int = Field(description="coupons redeemed that day, net of reversals")
@@ -63,7 +65,7 @@ class StoreDayOut(BaseModel):
     points_spent: int = Field(default=0, description="points those redemptions spent")
 
 
-class StoreTotalsOut(BaseModel):
+class StoreTotalsOut(Model):
     visits: int
     redemptions: int
     orders: int
@@ -80,7 +82,7 @@ class StoreTotalsOut(BaseModel):
     points_spent: int = Field(default=0, description="points those redemptions spent")
 
 
-class StoreAnalyticsOut(BaseModel):
+class StoreAnalyticsOut(Model):
     store_id: str
     from_: str = Field(alias="from", serialization_alias="from")
     to: str

@@ -5,22 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from storeloop.domain.clock import parse_rfc3339
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.stores import ID_PATTERN
 
 NOTE_MAX_CHARS = 200
 
 
-class SlotOut(BaseModel):
+class SlotOut(Model):
     start: str
     end: str
     remaining: int
 
 
-class SlotList(BaseModel):
+class SlotList(Model):
     slots: list[SlotOut]
 
 
@@ -37,7 +37,7 @@ class BookAppointmentRequest(RequestModel):
         return parse_rfc3339(v)  # type: ignore[arg-type]
 
 
-class AppointmentOut(BaseModel):
+class AppointmentOut(Model):
     appointment_id: str
     status: Literal["booked", "cancelled", "checked_in"]
     store_id: str
@@ -50,6 +50,6 @@ class AppointmentOut(BaseModel):
     checked_in_at: str | None = None
 
 
-class AppointmentList(BaseModel):
+class AppointmentList(Model):
     items: list[AppointmentOut]
     next: str | None = None

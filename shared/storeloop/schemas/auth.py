@@ -1,15 +1,15 @@
 """Login request and response."""
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 
 
 class LoginRequest(RequestModel):
     code: str = Field(min_length=1, max_length=128, description="the code from wx.login()")
 
 
-class LoginResponse(BaseModel):
+class LoginResponse(Model):
     token: str
     expires_in: int
     member_id: str

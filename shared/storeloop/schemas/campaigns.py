@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StrictInt, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, StrictInt, ValidationInfo, field_validator
 
 from storeloop.domain.clock import parse_rfc3339
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.coupons import CouponTemplateOut, Id, Rfc3339, unique_values
 
 CampaignStatus = Literal["draft", "scheduled", "live", "paused", "ended", "cancelled"]
@@ -40,7 +40,7 @@ class CreateCampaignRequest(RequestModel):
         return v
 
 
-class TemplateReport(BaseModel):
+class TemplateReport(Model):
     template_id: str
     name: str
     total_stock: int
@@ -50,7 +50,7 @@ class TemplateReport(BaseModel):
     remaining: int
 
 
-class CampaignReport(BaseModel):
+class CampaignReport(Model):
     campaign_id: str
     generated_at: str
     notified: int  # launch messages queued (each is sent only while the member holds a grant and consent)
@@ -61,7 +61,7 @@ class CampaignReport(BaseModel):
     templates: list[TemplateReport]
 
 
-class CampaignOut(BaseModel):
+class CampaignOut(Model):
     campaign_id: str
     name: str
     status: CampaignStatus = Field(description="as of now: a published campaign is scheduled, live or ended")
@@ -79,11 +79,11 @@ class CampaignOut(BaseModel):
                                           description="the final report once the campaign has ended (admins only)")
 
 
-class CampaignStatusOut(BaseModel):
+class CampaignStatusOut(Model):
     campaign_id: str
     status: CampaignStatus
 
 
-class CampaignList(BaseModel):
+class CampaignList(Model):
     items: list[CampaignOut]
     next: str | None = None

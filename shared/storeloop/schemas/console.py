@@ -4,33 +4,34 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from storeloop.schemas import Model
 from storeloop.schemas.coupons import _DropNone
 
 TicketStatus = Literal["pending", "approved", "expired", "consumed"]
 
 
-class ConsoleTicketOut(BaseModel):
+class ConsoleTicketOut(Model):
     ticket: str = Field(description="the browser's secret: it polls with it; never shown in the code")
     scene: str = Field(description="what the mini-program code carries (≤ 32 characters)")
     qr_image: str = Field(description="data:image/png;base64,… the mini-program code of `scene`")
     expires_in: int
 
 
-class RequestedBy(BaseModel):
+class RequestedBy(Model):
     user_agent: str | None = None
     ip: str | None = None
 
 
-class ConsoleSceneOut(BaseModel):
+class ConsoleSceneOut(Model):
     scene: str
     status: TicketStatus
     expires_in: int
     requested_by: RequestedBy
 
 
-class ConsoleApprovalOut(BaseModel):
+class ConsoleApprovalOut(Model):
     scene: str
     status: TicketStatus
     member_id: str

@@ -7,7 +7,6 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     Field,
     StrictBool,
     StrictInt,
@@ -17,7 +16,7 @@ from pydantic import (
 )
 
 from storeloop.domain.clock import parse_rfc3339
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.sources import SourceIn
 from storeloop.schemas.stores import ID_PATTERN
 from storeloop.schemas.types import MAX_FEN, BoundedDatetime
@@ -114,7 +113,7 @@ class CreateCouponTemplateRequest(RequestModel):
         return v
 
 
-class _DropNone(BaseModel):
+class _DropNone(Model):
     """A response that leaves out the optional fields that do not apply (a cash_off coupon has no percent_off)."""
 
     _omit_if_none: ClassVar[frozenset[str]] = frozenset()
@@ -183,16 +182,16 @@ class ClaimRequest(RequestModel):
     scene: str | None = Field(default=None, pattern=r"^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}$")
 
 
-class ClaimOut(BaseModel):
+class ClaimOut(Model):
     coupon: CouponOut
 
 
-class CouponList(BaseModel):
+class CouponList(Model):
     items: list[CouponOut]
     next: str | None = None
 
 
-class QrOut(BaseModel):
+class QrOut(Model):
     qr: str = Field(description="a signed token naming the coupon, for the staff scanner")
     expires_in: int
 
@@ -213,7 +212,7 @@ class VerifyRequest(RequestModel):
                                                      "applies to the spend on its lines")
 
 
-class VerificationOut(BaseModel):
+class VerificationOut(Model):
     verification_id: str
     coupon: CouponOut
     discount_fen: int
@@ -222,7 +221,7 @@ class VerificationOut(BaseModel):
     verified_at: str
 
 
-class ReversalOut(BaseModel):
+class ReversalOut(Model):
     verification_id: str
     status: Literal["reversed"] = "reversed"
     reversed_at: str

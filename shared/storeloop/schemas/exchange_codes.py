@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import Field, StrictInt
 
 from storeloop.domain.exchange_codes import MAX_BATCH
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.coupons import CouponOut
 
 
@@ -13,7 +13,7 @@ class ExchangeBatchRequest(RequestModel):
     count: StrictInt = Field(ge=1, le=MAX_BATCH)
 
 
-class ExchangeBatchOut(BaseModel):
+class ExchangeBatchOut(Model):
     batch_id: str
     template_id: str
     count: int
@@ -24,5 +24,5 @@ class ExchangeRequest(RequestModel):
     code: str = Field(min_length=1, max_length=40)
 
 
-class ExchangeOut(BaseModel):
+class ExchangeOut(Model):
     coupon: CouponOut

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from storeloop.domain.clock import parse_rfc3339
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.coupons import Id, Rfc3339, unique_values
 from storeloop.schemas.products import SKU_PATTERN
 from storeloop.schemas.stores import ID_PATTERN
@@ -37,7 +37,7 @@ class FlashSaleOrderRequest(RequestModel):
     store_id: str = Field(pattern=ID_PATTERN, description="the store the order is picked up at")
 
 
-class FlashSaleOut(BaseModel):
+class FlashSaleOut(Model):
     flash_sale_id: str
     sku: str
     name: str
@@ -52,6 +52,6 @@ class FlashSaleOut(BaseModel):
     created_at: str
 
 
-class FlashSaleList(BaseModel):
+class FlashSaleList(Model):
     items: list[FlashSaleOut]
     next: str | None = None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from storeloop.domain.clock import parse_rfc3339
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.coupons import Id, Rfc3339, unique_values
 from storeloop.schemas.orders import OrderOut, PaymentParams
 from storeloop.schemas.products import SKU_PATTERN
@@ -32,7 +32,7 @@ class CreateGroupBuyRequest(RequestModel):
         return v
 
 
-class GroupBuyOut(BaseModel):
+class GroupBuyOut(Model):
     group_buy_id: str
     sku: str
     name: str
@@ -50,7 +50,7 @@ class OpenGroupRequest(RequestModel):
     store_id: str = Field(pattern=ID_PATTERN, description="the store every order of the group is picked up at")
 
 
-class GroupOut(BaseModel):
+class GroupOut(Model):
     group_id: str
     group_buy_id: str
     store_id: str
@@ -67,14 +67,14 @@ class GroupOut(BaseModel):
     path: str = Field(description="the mini-program path a friend opens to join")
 
 
-class OpenGroupResponse(BaseModel):
+class OpenGroupResponse(Model):
     group_id: str
     group: GroupOut
     order: OrderOut
     payment: PaymentParams
 
 
-class JoinGroupResponse(BaseModel):
+class JoinGroupResponse(Model):
     group: GroupOut
     order: OrderOut
     payment: PaymentParams

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, model_validator
+from pydantic import Field, StrictBool, StrictInt, model_validator
 
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.coupons import Id
 
 TriggerType = Literal["joined", "no_purchase_for_days", "points_expiring", "coupon_expiring"]
@@ -55,7 +55,7 @@ class UpdateJourneyRequest(RequestModel):
     active: StrictBool
 
 
-class JourneyOut(BaseModel):
+class JourneyOut(Model):
     journey_id: str
     name: str
     trigger: dict
@@ -69,6 +69,6 @@ class JourneyOut(BaseModel):
     converted: int = Field(description="entries followed by a paid order or POS sale within 14 days")
 
 
-class JourneyList(BaseModel):
+class JourneyList(Model):
     items: list[JourneyOut]
     next: str | None = None

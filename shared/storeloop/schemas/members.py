@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from storeloop.domain.clock import parse_rfc3339
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.privacy import ConsentOut
 from storeloop.schemas.products import SKU_PATTERN
 from storeloop.schemas.types import DATETIME_PATTERN
 
 
-class MeOut(BaseModel):
+class MeOut(Model):
     member_id: str
     is_member: bool
     joined_at: str | None = None
@@ -23,7 +23,7 @@ class MeOut(BaseModel):
     consents: ConsentOut | None = Field(default=None, description="the consent in force, null if none given")
 
 
-class PointsEntryOut(BaseModel):
+class PointsEntryOut(Model):
     entry_id: str
     delta: int
     reason: str
@@ -34,13 +34,13 @@ class PointsEntryOut(BaseModel):
     shortfall: int | None = None
 
 
-class PointsLedgerOut(BaseModel):
+class PointsLedgerOut(Model):
     balance: int
     items: list[PointsEntryOut]
     next: str | None = None
 
 
-class MemberCodeOut(BaseModel):
+class MemberCodeOut(Model):
     code: str
     expires_in: int
 
@@ -76,7 +76,7 @@ class PosSaleRequest(RequestModel):
         return v
 
 
-class PosSaleOut(BaseModel):
+class PosSaleOut(Model):
     member_id: str | None = None
     points_earned: int
     coupons_redeemed: list[str]

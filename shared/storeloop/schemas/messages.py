@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 
 # WeChat template ids are 43 characters of [A-Za-z0-9_-]; a little room either way.
 TEMPLATE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
@@ -23,18 +23,18 @@ class SubscribeRequest(RequestModel):
         json_schema_extra={"additionalProperties": False})  # keys outside the pattern are refused, say so
 
 
-class GrantOut(BaseModel):
+class GrantOut(Model):
     template_id: str
     available: int = Field(description="sends this member has granted and that have not been used yet")
 
 
-class SubscribeResponse(BaseModel):
+class SubscribeResponse(Model):
     accepted: list[str]
     not_accepted: list[str]
     grants: list[GrantOut] = Field(description="the member's unused grants for the templates in this request")
 
 
-class OutboundMessage(BaseModel):
+class OutboundMessage(Model):
     """The body of one SQS message on OutboundMessagesQueue: ids, the template's fields, never an openid."""
 
     message_id: str = Field(min_length=1, max_length=128)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.products import SKU_PATTERN
 from storeloop.schemas.stores import ID_PATTERN
 
@@ -36,14 +36,14 @@ class CreateOrderRequest(RequestModel):
         return items
 
 
-class OrderLineOut(BaseModel):
+class OrderLineOut(Model):
     sku: str
     name: str
     qty: int
     price_fen: int
 
 
-class OrderOut(BaseModel):
+class OrderOut(Model):
     order_id: str
     status: OrderStatus
     store_id: str
@@ -68,7 +68,7 @@ class OrderOut(BaseModel):
     campaign_ref: str | None = Field(default=None, description="the group (group_buy) or the flash sale")
 
 
-class PaymentParams(BaseModel):
+class PaymentParams(Model):
     """What the mini-program passes to wx.requestPayment, signed with the merchant key."""
 
     appId: str  # noqa: N815 - WeChat's field names
@@ -79,17 +79,17 @@ class PaymentParams(BaseModel):
     paySign: str  # noqa: N815
 
 
-class CreateOrderResponse(BaseModel):
+class CreateOrderResponse(Model):
     order: OrderOut
     payment: PaymentParams
 
 
-class OrderList(BaseModel):
+class OrderList(Model):
     items: list[OrderOut]
     next: str | None = None
 
 
-class PreviewCouponOut(BaseModel):
+class PreviewCouponOut(Model):
     """Issue 9: one held coupon priced against the cart."""
 
     coupon_id: str
@@ -98,7 +98,7 @@ class PreviewCouponOut(BaseModel):
     reason: str | None = None
 
 
-class PreviewOut(BaseModel):
+class PreviewOut(Model):
     total_fen: int
     discount_fen: int
     points_used: int

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Final, Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 
 # What a member can consent to. marketing_messages: WeChat subscription messages about campaigns, coupons and
 # visits (the sender requires it); location: nearest stores from the device's position; analytics: the use of
@@ -22,19 +22,19 @@ class ConsentRequest(RequestModel):
                                        description="every scope consented to now; [] withdraws all")
 
 
-class ConsentOut(BaseModel):
+class ConsentOut(Model):
     consent_id: str
     policy_version: str
     scopes: list[str]
     recorded_at: str
 
 
-class ConsentsOut(BaseModel):
+class ConsentsOut(Model):
     current: ConsentOut | None
     history: list[ConsentOut]
 
 
-class MemberExport(BaseModel):
+class MemberExport(Model):
     """Every personal record StoreLoop holds about the caller (GET /me/export)."""
 
     member_id: str
@@ -51,7 +51,7 @@ class MemberExport(BaseModel):
     other: list[dict[str, Any]] = Field(description="any other record in the member's partition")
 
 
-class ErasureOut(BaseModel):
+class ErasureOut(Model):
     member_id: str
     status: Literal["erased"] = "erased"
     erased_at: str

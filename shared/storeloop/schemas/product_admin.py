@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool, StrictInt
 
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.products import StoreId
 
 
-class ManagedProductOut(BaseModel):
+class ManagedProductOut(Model):
     sku: str
     name: str
     price_fen: int
@@ -18,7 +18,7 @@ class ManagedProductOut(BaseModel):
     updated_at: str | None = None
 
 
-class ManagedProductList(BaseModel):
+class ManagedProductList(Model):
     items: list[ManagedProductOut]
     next: str | None = None
 
@@ -34,7 +34,7 @@ class ProductRestockRequest(RequestModel):
     add: StrictInt = Field(ge=1, le=1_000_000)
 
 
-class ProductRestockOut(BaseModel):
+class ProductRestockOut(Model):
     sku: str
     store_id: str
     stock: int

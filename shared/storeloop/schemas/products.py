@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.stores import ID_PATTERN
 
 SKU_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -30,7 +30,7 @@ class CreateProductRequest(RequestModel):
         return v
 
 
-class ProductOut(BaseModel):
+class ProductOut(Model):
     sku: str
     name: str
     price_fen: int
@@ -38,13 +38,13 @@ class ProductOut(BaseModel):
     created_at: str
 
 
-class StoreProductOut(BaseModel):
+class StoreProductOut(Model):
     sku: str
     name: str
     price_fen: int
     stock: int
 
 
-class StoreProductList(BaseModel):
+class StoreProductList(Model):
     items: list[StoreProductOut]
     next: str | None = None

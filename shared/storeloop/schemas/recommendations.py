@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from storeloop.schemas import Model
 
 Reason = Literal["bought_together", "popular_at_store", "new"]
 
 
-class RecommendationOut(BaseModel):
+class RecommendationOut(Model):
     sku: str
     name: str
     price_fen: int
     reason: Reason
 
 
-class RecommendationList(BaseModel):
+class RecommendationList(Model):
     items: list[RecommendationOut]

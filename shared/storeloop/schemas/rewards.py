@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.coupons import CouponOut
 from storeloop.schemas.products import SKU_PATTERN
 from storeloop.schemas.stores import ID_PATTERN
@@ -29,7 +29,7 @@ class CreateRewardRequest(RequestModel):
         return self
 
 
-class RewardOut(BaseModel):
+class RewardOut(Model):
     reward_id: str
     name: str
     points: int
@@ -41,7 +41,7 @@ class RewardOut(BaseModel):
     created_at: str
 
 
-class RewardList(BaseModel):
+class RewardList(Model):
     items: list[RewardOut]
     next: str | None = None
 
@@ -51,7 +51,7 @@ class RedeemRequest(RequestModel):
                                  description="gift: the store it is picked up at (required); coupon: optional")
 
 
-class RedemptionOut(BaseModel):
+class RedemptionOut(Model):
     redemption_id: str
     reward_id: str
     kind: str

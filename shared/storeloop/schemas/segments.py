@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, Field, StrictBool, StrictInt
 
 from storeloop.domain.sources import SourceChannel
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.coupons import MAX_FEN, Id, unique_values
 
 Tier = Literal["bronze", "silver", "gold"]  # domain.points.DEFAULT_TIER_THRESHOLDS
@@ -30,7 +30,7 @@ class CreateSegmentRequest(RequestModel):
     rules: SegmentRules
 
 
-class SegmentOut(BaseModel):
+class SegmentOut(Model):
     segment_id: str
     name: str
     rules: dict[str, Any]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from storeloop.domain.sources import REF_MAX, REF_PATTERN, SourceChannel
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.stores import ID_PATTERN
 
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
@@ -22,7 +22,7 @@ class SourceIn(RequestModel):
                             description="an article id, an ad id, a sharer's member id (≤ 64 characters)")
 
 
-class SourceOut(BaseModel):
+class SourceOut(Model):
     channel: str
     store_id: str | None = None
     ref: str | None = None
@@ -32,7 +32,7 @@ class EntryCodeRequest(SourceIn):
     pass
 
 
-class EntryCodeOut(BaseModel):
+class EntryCodeOut(Model):
     campaign_id: str
     scene: str = Field(description="≤ 32 characters; GET /scenes/{scene} says what it stands for")
     path: str
@@ -40,12 +40,12 @@ class EntryCodeOut(BaseModel):
     source: SourceOut
 
 
-class SceneOut(BaseModel):
+class SceneOut(Model):
     campaign_id: str
     source: SourceOut
 
 
-class ShareOut(BaseModel):
+class ShareOut(Model):
     campaign_id: str
     scene: str
     path: str
@@ -57,6 +57,6 @@ class ViewRequest(RequestModel):
     scene: str | None = Field(default=None, pattern=SCENE_PATTERN)
 
 
-class ViewOut(BaseModel):
+class ViewOut(Model):
     campaign_id: str
     source: SourceOut

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from storeloop.schemas import Model
 
 
-class StaffMemberOut(BaseModel):
+class StaffMemberOut(Model):
     member_id: str
     role: str = Field(description="clerk | manager")
     store_ids: list[str]
     updated_at: str | None = None
 
 
-class StaffList(BaseModel):
+class StaffList(Model):
     items: list[StaffMemberOut]
     next: str | None = None
 
 
-class StaffRevokedOut(BaseModel):
+class StaffRevokedOut(Model):
     member_id: str
     role: None = None
     store_ids: list[str] = Field(default_factory=list)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from storeloop.schemas import Model
 from storeloop.schemas.orders import OrderOut
 
 
-class VisitorOut(BaseModel):
+class VisitorOut(Model):
     """What a clerk needs to greet a shopper: never an openid, a phone or a name the shopper did not give."""
 
     member_id: str
@@ -15,7 +16,7 @@ class VisitorOut(BaseModel):
     tier: str | None = None
 
 
-class StoreVisitOut(BaseModel):
+class StoreVisitOut(Model):
     appointment_id: str
     slot_start: str
     slot_end: str
@@ -26,20 +27,20 @@ class StoreVisitOut(BaseModel):
     member: VisitorOut | None = Field(default=None, description="null for a member who was erased")
 
 
-class StoreVisitList(BaseModel):
+class StoreVisitList(Model):
     store_id: str
     date: str
     items: list[StoreVisitOut] = Field(description="in slot order")
     next: str | None = None
 
 
-class StoreOrderList(BaseModel):
+class StoreOrderList(Model):
     store_id: str
     items: list[OrderOut] = Field(description="paid orders waiting to be picked up, oldest payment first")
     next: str | None = None
 
 
-class StoreVerificationOut(BaseModel):
+class StoreVerificationOut(Model):
     verification_id: str
     coupon_id: str
     template_id: str
@@ -53,7 +54,7 @@ class StoreVerificationOut(BaseModel):
     reversed_at: str | None = None
 
 
-class StoreVerificationList(BaseModel):
+class StoreVerificationList(Model):
     store_id: str
     date: str
     items: list[StoreVerificationOut] = Field(description="latest first")

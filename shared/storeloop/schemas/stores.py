@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.types import Latitude, Longitude
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -40,7 +40,7 @@ class CreateStoreRequest(RequestModel):
         return self
 
 
-class StoreOut(BaseModel):
+class StoreOut(Model):
     store_id: str
     name: str
     city: str
@@ -54,7 +54,7 @@ class StoreOut(BaseModel):
     distance_m: int | None = None
 
 
-class StoreList(BaseModel):
+class StoreList(Model):
     items: list[StoreOut]
     next: str | None = None
 
@@ -65,13 +65,13 @@ class AssignStaffRequest(RequestModel):
     store_ids: list[str] = Field(min_length=1, max_length=50)
 
 
-class StaffOut(BaseModel):
+class StaffOut(Model):
     member_id: str
     role: str
     store_ids: list[str]
     effective: str = Field(default="now", description="in force from the member's next request, any token")
 
 
-class PosSecretOut(BaseModel):
+class PosSecretOut(Model):
     store_id: str
     secret: str

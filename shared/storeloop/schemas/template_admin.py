@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, Field, StrictBool, StrictInt
 
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.coupons import MAX_STOCK, Channel, CouponTemplateOut, Id, unique_values
 
 TemplateStatus = Literal["active", "archived"]
@@ -24,7 +24,7 @@ class ManagedTemplateOut(CouponTemplateOut):
     updated_at: str | None = None
 
 
-class ManagedTemplateList(BaseModel):
+class ManagedTemplateList(Model):
     items: list[ManagedTemplateOut]
     next: str | None = None
 
@@ -47,7 +47,7 @@ class RestockRequest(RequestModel):
     add: StrictInt = Field(ge=1, le=MAX_STOCK, description="units to add")
 
 
-class RestockOut(BaseModel):
+class RestockOut(Model):
     template_id: str
     total_stock: int
     remaining: int

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, StrictInt, field_validator
 
 from storeloop.domain.clock import parse_rfc3339
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 
 EventType = Literal["member.joined", "member.updated", "member.erased", "order.paid", "order.refunded",
                     "coupon.redeemed", "pos.sale", "pos.return"]
@@ -27,7 +27,7 @@ class CreateWebhookEndpointRequest(RequestModel):
         return v
 
 
-class WebhookEndpointOut(BaseModel):
+class WebhookEndpointOut(Model):
     endpoint_id: str
     url: str
     events: list[str]
@@ -46,25 +46,25 @@ class WebhookEndpointCreatedOut(WebhookEndpointOut):
                                "Idempotency-Key and body come again (200)")
 
 
-class WebhookSecretOut(BaseModel):
+class WebhookSecretOut(Model):
     endpoint_id: str
     secret: str = Field(description="shown once; the previous secret keeps signing until previous_valid_until")
     previous_valid_until: str
 
 
-class WebhookEndpointList(BaseModel):
+class WebhookEndpointList(Model):
     items: list[WebhookEndpointOut]
     next: str | None = None
 
 
-class DeliveryAttemptOut(BaseModel):
+class DeliveryAttemptOut(Model):
     at: str
     status_code: int | None = None
     error: str | None = None
     duration_ms: int
 
 
-class WebhookDeliveryOut(BaseModel):
+class WebhookDeliveryOut(Model):
     event_id: str
     type: str
     created_at: str
@@ -77,7 +77,7 @@ class WebhookDeliveryOut(BaseModel):
     attempt_log: list[DeliveryAttemptOut]
 
 
-class WebhookDeliveryList(BaseModel):
+class WebhookDeliveryList(Model):
     items: list[WebhookDeliveryOut]
     next: str | None = None
 
@@ -114,7 +114,7 @@ class PosStockRequest(RequestModel):
         return v
 
 
-class PosStockOut(BaseModel):
+class PosStockOut(Model):
     applied: list[str]
     stale: list[str]
     unknown: list[str] = Field(default_factory=list, description="skus this store does not sell (nothing changed)")
@@ -139,7 +139,7 @@ class PosReturnRequest(RequestModel):
         return _rfc3339(v)
 
 
-class PosReturnOut(BaseModel):
+class PosReturnOut(Model):
     return_id: str
     sale_id: str
     member_id: str | None = None

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from storeloop.schemas import RequestModel
+from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.coupons import Id
 
 
@@ -12,6 +12,6 @@ class WelcomeGiftRequest(RequestModel):
     template_id: Id | None = Field(description="the template a new member gets one coupon of; null: no gift")
 
 
-class WelcomeGiftOut(BaseModel):
+class WelcomeGiftOut(Model):
     template_id: str | None = None
     updated_at: str
