@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from deploy.check import parse_overrides
-from deploy.transform import ROOT, lint, source, transformed
+from deploy.transform import ROOT, lint, snapstart_in_china, source, transformed
 from local.stack import LOCAL_PARAMETERS, Resolver, load_stack
 
 SAMCONFIG = tomllib.loads((ROOT / "samconfig.toml").read_text())
@@ -64,6 +64,39 @@ def test_transformed_template_has_no_circular_dependency_and_lints_clean(built, 
     matches = lint(doc, region)
     errors = [str(m) for m in matches if m.rule.id.startswith("E")]
     assert errors == [], "\n".join(errors)
+
+
+# The shopper's loop, on demand: SnapStart restores them instead of an init (docs/capacity.md). The claim path
+# (claim, authorizer, a flash sale's order) is provisioned by the warm flow instead: a version has one or the other.
+SNAPSTART = {"LoginFunction", "GetSceneFunction", "ListCampaignsFunction", "GetCampaignFunction",
+             "ListMyCouponsFunction", "CouponQrFunction", "VerifyCouponFunction", "BookAppointmentFunction",
+             "CreateOrderFunction", "WeChatPayWebhookFunction", "GetMeFunction", "GetGroupFunction"}
+PROVISIONED = {"ClaimCouponFunction", "AuthorizerFunction", "BuyFlashSaleFunction"}
+RESOURCE_LIMIT = 500  # CloudFormation's per-stack limit
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_snapstart_where_it_pays_never_with_provisioning_and_never_in_china(built, name):
+    region, doc = built[name]
+    functions = {lid: res for lid, res in doc["Resources"].items() if res["Type"] == "AWS::Lambda::Function"}
+    snap = {lid for lid, res in functions.items() if "SnapStart" in res["Properties"]}
+    assert snap == SNAPSTART and not snap & PROVISIONED
+    assert snapstart_in_china(doc) == []  # each is Fn::If [InChina, AWS::NoValue, {ApplyOn: PublishedVersions}]
+    for lid in snap:
+        assert functions[lid]["Properties"]["SnapStart"]["Fn::If"][2] == {"ApplyOn": "PublishedVersions"}
+    aliased = {res["Properties"]["FunctionName"]["Ref"] for res in doc["Resources"].values()
+               if res["Type"] == "AWS::Lambda::Alias"}
+    assert SNAPSTART | PROVISIONED <= aliased  # SnapStart and provisioned concurrency both act on a published version
+    resolver = Resolver(load_stack(), region, {}, partition="aws-cn" if region.startswith("cn-") else "aws")
+    assert resolver.condition("InChina") is (name == "prod-cn")
+    assert len(doc["Resources"]) <= RESOURCE_LIMIT - 60, "keep room under CloudFormation's 500 resources"
+
+
+def test_the_china_check_sees_snapstart_left_on():
+    doc = source()
+    doc["Resources"]["HealthFunction"]["Properties"]["SnapStart"] = {"ApplyOn": "PublishedVersions"}
+    doc["Resources"]["HealthFunction"]["Properties"]["AutoPublishAlias"] = "live"
+    assert snapstart_in_china(transformed("cn-northwest-1", BRAND | DOMAIN, doc=doc)) == ["HealthFunction"]
 
 
 def test_the_check_sees_the_cycle_the_source_lint_misses():

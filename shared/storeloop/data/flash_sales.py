@@ -60,6 +60,7 @@ class FlashSale(Entity):
     shards = NumberAttribute()
     created_at = UnicodeAttribute()
     created_by = UnicodeAttribute(null=True)
+    expected_peak_rps = NumberAttribute(null=True)  # orders/s at the start: the warm flow provisions for it
 
 
 class FlashStockShard(Entity):

@@ -23,6 +23,9 @@ class CreateFlashSaleRequest(RequestModel):
     per_member_limit: int = Field(strict=True, ge=1, le=100)
     starts_at: Rfc3339
     ends_at: Rfc3339
+    expected_peak_rps: int | None = Field(default=None, strict=True, ge=1, le=1_000_000,
+                                          description="orders/s expected at the start: the order path is pre-warmed "
+                                                      "for it (docs/capacity.md)")
 
     @field_validator("ends_at")
     @classmethod
@@ -49,6 +52,7 @@ class FlashSaleOut(Model):
     ends_at: str
     status: str = Field(description="upcoming | live | ended")
     remaining: int
+    expected_peak_rps: int | None = None
     created_at: str
 
 

@@ -20,7 +20,7 @@ from storeloop.errors import Conflict, NotFound, ValidationFailed
 from storeloop.schemas.coupons import is_id
 from storeloop.schemas.flash_sales import CreateFlashSaleRequest, FlashSaleList, FlashSaleOrderRequest, FlashSaleOut
 from storeloop.schemas.orders import CreateOrderResponse
-from storeloop.services import campaign_kinds
+from storeloop.services import campaign_kinds, warmup
 from storeloop.settings import Settings
 
 
@@ -30,13 +30,15 @@ def sale_out(sale: data.FlashSale, remaining: int) -> FlashSaleOut:
         price_fen=int(sale.price_fen), stock=int(sale.stock), per_member_limit=int(sale.per_member_limit),
         starts_at=sale.starts_at, ends_at=sale.ends_at,
         status=campaign_kinds.window_status(sale.starts_at, sale.ends_at, now()), remaining=remaining,
-        created_at=sale.created_at)
+        expected_peak_rps=int(sale.expected_peak_rps) if sale.expected_peak_rps else None, created_at=sale.created_at)
 
 
 def create_flash_sale(caller: Caller, body: CreateFlashSaleRequest) -> FlashSaleOut:
     name = campaign_kinds.product_name(body.sku, body.store_ids)
     sale_id = "fs_" + uuid.uuid4().hex[:20]
-    sale = data.create_sale(sale_id, {**body.model_dump(), "name": name}, now(), caller.member_id)
+    sale = data.create_sale(sale_id, {**body.model_dump(exclude_none=True), "name": name}, now(), caller.member_id)
+    # With an expected peak, the warm flow (services/warmup.py) provisions the order path before starts_at.
+    warmup.start_warm_flow(sale)
     return sale_out(sale, int(sale.stock))
 
 

@@ -1,16 +1,18 @@
 """Warm the claim path before a campaign's peak: provisioned concurrency on the hot functions' aliases.
 
-A campaign (or flash sale) may declare `expected_peak_rps`. Publishing it starts the warm flow
-(`statemachines/campaign_warm.asl.json`, one execution per campaign): it waits until `warm_lead_seconds`
-before `starts_at`, runs `warm` (reserve what this campaign needs, then set each target's provisioned
-concurrency to the sum of every reservation present), waits until the rush is over (`warm_rush_seconds` after
+A campaign or a flash sale may declare `expected_peak_rps`. Publishing the campaign (creating the sale)
+starts the warm flow (`statemachines/campaign_warm.asl.json`, one execution per campaign or sale): it waits
+until `warm_lead_seconds` before `starts_at`, runs `warm` (reserve what this campaign needs, then set each
+target's provisioned concurrency to the sum of every reservation present), waits until the rush is over (`warm_rush_seconds` after
 the start, or the end if sooner) and runs `release` (drop the reservation, set each target to what the others
 still need, or remove the configuration at 0). Both are idempotent: the reservation is one item per campaign and
 the applied numbers are recomputed from all of them, so a retry, a rerun or two campaigns overlapping never
 leave a target below what a live campaign needs.
 
 Targets come from `WARM_TARGETS` (template.yaml): function name, alias, the warm time per request (ms, from
-`make bench`) and the share of the peak that reaches it (the authorizer's cache answers most requests).
+`make bench`), the share of the peak that reaches it (the authorizer's cache answers most requests) and the
+`kinds` it serves: the claim function for campaigns, the flash-sale order function for sales, the authorizer for
+both.
 Sizing is `domain.capacity.provisioned_concurrency`. A cancelled campaign is not warmed (its release still runs).
 """
 
@@ -23,6 +25,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from storeloop.data import campaigns as campaign_data
+from storeloop.data import flash_sales as flash_sale_data
 from storeloop.data import warmup as data
 from storeloop.data.connection import aws_client
 from storeloop.domain.capacity import provisioned_concurrency
@@ -37,10 +40,27 @@ def targets() -> dict[str, dict[str, Any]]:
     return json.loads(raw) if raw else {}
 
 
-def needs_for(peak_rps: int) -> dict[str, int]:
-    """Target → environments this peak needs (Little's law on the target's warm time and share)."""
+CAMPAIGN, FLASH_SALE = "campaign", "flash_sale"
+
+
+def needs_for(peak_rps: int, kind: str = CAMPAIGN) -> dict[str, int]:
+    """Target → environments this peak needs (Little's law on the target's warm time and share), for the targets
+    that serve this kind."""
     return {name: max(1, provisioned_concurrency(peak_rps * float(t.get("share", 1.0)), float(t["warm_ms"])))
-            for name, t in targets().items()}
+            for name, t in targets().items() if kind in t.get("kinds", [CAMPAIGN])}
+
+
+def _window_and_peak(subject_id: str, kind: str) -> tuple[str, str, int] | None:
+    """(starts_at, ends_at, peak) of a campaign or sale to warm now; None if gone, cancelled or without a peak."""
+    if kind == FLASH_SALE:
+        sale = flash_sale_data.get_sale(subject_id)
+        if sale is None:
+            return None
+        return sale.starts_at, sale.ends_at, int(sale.expected_peak_rps or 0)
+    campaign = campaign_data.get_campaign(subject_id, consistent=True)
+    if campaign is None or campaign.status == campaign_data.CANCELLED:
+        return None
+    return campaign.starts_at, campaign.ends_at, int(getattr(campaign, "expected_peak_rps", None) or 0)
 
 
 def warm_window(starts_at: str, ends_at: str) -> tuple[str, str]:
@@ -62,13 +82,20 @@ def _lambda() -> Any:
     return aws_client("lambda")
 
 
-def apply(totals: dict[str, int]) -> dict[str, int]:
-    """Set every target's provisioned concurrency to its total (0: remove the configuration). Returns what was set."""
+def kind_targets(kind: str) -> set[str]:
+    return {name for name, t in targets().items() if kind in t.get("kinds", [CAMPAIGN])}
+
+
+def apply(totals: dict[str, int], names: set[str] | None = None) -> dict[str, int]:
+    """Set the targets' (all, or `names`) provisioned concurrency to their totals (0: remove the configuration).
+    Returns what was set."""
     from botocore.exceptions import ClientError
 
     client = _lambda()
     applied: dict[str, int] = {}
     for name, t in targets().items():
+        if names is not None and name not in names:
+            continue
         want = int(totals.get(name, 0))
         if want > 0:
             client.put_provisioned_concurrency_config(FunctionName=t["function"], Qualifier=t.get("alias", "live"),
@@ -84,39 +111,46 @@ def apply(totals: dict[str, int]) -> dict[str, int]:
     return applied
 
 
-def warm(campaign_id: str) -> dict[str, Any]:
-    """The warm flow's first task: reserve this campaign's needs and provision the sum of all reservations."""
-    campaign = campaign_data.get_campaign(campaign_id, consistent=True)
-    peak = int(getattr(campaign, "expected_peak_rps", None) or 0) if campaign is not None else 0
-    if campaign is None or campaign.status == campaign_data.CANCELLED or peak <= 0:
-        return {"campaign_id": campaign_id, "warmed": False, "applied": {}}
-    _, release_at = warm_window(campaign.starts_at, campaign.ends_at)
-    data.reserve(campaign_id, needs_for(peak), peak, release_at)
-    applied = apply(data.totals())
-    logger.info("claim path warmed", extra={"campaign_id": campaign_id, "peak_rps": peak, "applied": applied})
-    return {"campaign_id": campaign_id, "warmed": True, "applied": applied}
+def _id_key(kind: str) -> str:
+    return "flash_sale_id" if kind == FLASH_SALE else "campaign_id"
 
 
-def release(campaign_id: str) -> dict[str, Any]:
-    """The warm flow's last task: drop the reservation and provision what the other campaigns still need."""
-    dropped = data.release(campaign_id)
-    applied = apply(data.totals())
-    logger.info("claim path released", extra={"campaign_id": campaign_id, "dropped": dropped, "applied": applied})
-    return {"campaign_id": campaign_id, "released": dropped, "applied": applied}
+def warm(subject_id: str, kind: str = CAMPAIGN) -> dict[str, Any]:
+    """The warm flow's first task: reserve this campaign's (sale's) needs and provision the sum of all
+    reservations."""
+    found = _window_and_peak(subject_id, kind)
+    if found is None or found[2] <= 0:
+        return {_id_key(kind): subject_id, "warmed": False, "applied": {}}
+    starts_at, ends_at, peak = found
+    _, release_at = warm_window(starts_at, ends_at)
+    data.reserve(subject_id, needs_for(peak, kind), peak, release_at, kind)
+    applied = apply(data.totals(), kind_targets(kind))
+    logger.info("claim path warmed", extra={_id_key(kind): subject_id, "peak_rps": peak, "applied": applied})
+    return {_id_key(kind): subject_id, "warmed": True, "applied": applied}
 
 
-def start_warm_flow(campaign: campaign_data.Campaign) -> str | None:
-    """StartExecution of the warm flow, named after the campaign (a repeated publish starts nothing new)."""
+def release(subject_id: str, kind: str = CAMPAIGN) -> dict[str, Any]:
+    """The warm flow's last task: drop the reservation and provision what the others still need."""
+    dropped = data.release(subject_id, kind)
+    applied = apply(data.totals(), kind_targets(kind))
+    logger.info("claim path released", extra={_id_key(kind): subject_id, "dropped": dropped, "applied": applied})
+    return {_id_key(kind): subject_id, "released": dropped, "applied": applied}
+
+
+def start_warm_flow(subject: campaign_data.Campaign | flash_sale_data.FlashSale) -> str | None:
+    """StartExecution of the warm flow, named after the campaign or sale (a repeated publish starts nothing new)."""
     from botocore.exceptions import ClientError
 
     settings = get_settings()
-    if not int(getattr(campaign, "expected_peak_rps", None) or 0) or not settings.campaign_warm_state_machine_arn:
+    if not int(getattr(subject, "expected_peak_rps", None) or 0) or not settings.campaign_warm_state_machine_arn:
         return None
-    warm_at, release_at = warm_window(campaign.starts_at, campaign.ends_at)
+    kind = FLASH_SALE if isinstance(subject, flash_sale_data.FlashSale) else CAMPAIGN
+    subject_id = subject.flash_sale_id if isinstance(subject, flash_sale_data.FlashSale) else subject.campaign_id
+    warm_at, release_at = warm_window(subject.starts_at, subject.ends_at)
     try:
         return str(aws_client("stepfunctions").start_execution(
-            stateMachineArn=settings.campaign_warm_state_machine_arn, name=campaign.campaign_id,
-            input=json.dumps({"campaign_id": campaign.campaign_id, "warm_at": warm_at,
+            stateMachineArn=settings.campaign_warm_state_machine_arn, name=subject_id,
+            input=json.dumps({_id_key(kind): subject_id, "warm_at": warm_at,
                               "release_at": release_at}))["executionArn"])
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
@@ -124,4 +158,5 @@ def start_warm_flow(campaign: campaign_data.Campaign) -> str | None:
         return None
 
 
-__all__ = ["apply", "needs_for", "release", "start_warm_flow", "to_rfc3339", "warm", "warm_window"]
+__all__ = ["CAMPAIGN", "FLASH_SALE", "apply", "needs_for", "release", "start_warm_flow", "to_rfc3339", "warm",
+           "warm_window"]
