@@ -1,9 +1,9 @@
-"""Pre-warming the claim path before a campaign's peak, and the order path before a flash sale's
-(services/warmup.py, statemachines/campaign_warm.asl.json).
+"""Pre-warming the claim path before a campaign's peak, and the order path before a flash sale's (services/warmup.py,
+statemachines/campaign_warm.asl.json).
 
-Publishing a campaign (creating a flash sale) with `expected_peak_rps` starts the warm flow in moto's Step
-Functions (real ASL, Lambda tasks back in-process); its calls to Lambda's provisioned-concurrency API reach the
-local fake (`cloud.provisioned`), which records them. Sizes are checked against `domain.capacity` with the warm times the
+Publishing a campaign (creating a flash sale) with `expected_peak_rps` starts the warm flow in moto's Step Functions
+(real ASL, Lambda tasks back in-process); its calls to Lambda's provisioned-concurrency API reach the local fake
+(`cloud.provisioned`), which records them. Sizes are checked against `domain.capacity` with the warm times the
 template gives the warm task.
 """
 

@@ -1,19 +1,18 @@
 """Warm the claim path before a campaign's peak: provisioned concurrency on the hot functions' aliases.
 
-A campaign or a flash sale may declare `expected_peak_rps`. Publishing the campaign (creating the sale)
-starts the warm flow (`statemachines/campaign_warm.asl.json`, one execution per campaign or sale): it waits
-until `warm_lead_seconds` before `starts_at`, runs `warm` (reserve what this campaign needs, then set each
-target's provisioned concurrency to the sum of every reservation present), waits until the rush is over (`warm_rush_seconds` after
-the start, or the end if sooner) and runs `release` (drop the reservation, set each target to what the others
-still need, or remove the configuration at 0). Both are idempotent: the reservation is one item per campaign and
-the applied numbers are recomputed from all of them, so a retry, a rerun or two campaigns overlapping never
-leave a target below what a live campaign needs.
+A campaign or a flash sale may declare `expected_peak_rps`. Publishing the campaign (creating the sale) starts the
+warm flow (`statemachines/campaign_warm.asl.json`, one execution per campaign or sale): it waits until
+`warm_lead_seconds` before `starts_at`, runs `warm` (reserve what this campaign needs, then set each target's
+provisioned concurrency to the sum of every reservation present), waits until the rush is over (`warm_rush_seconds`
+after the start, or the end if sooner) and runs `release` (drop the reservation, set each target to what the others
+still need, or remove the configuration at 0). Both are idempotent: the reservation is one item per campaign and the
+applied numbers are recomputed from all of them, so a retry, a rerun or two campaigns overlapping never leave a
+target below what a live campaign needs.
 
-Targets come from `WARM_TARGETS` (template.yaml): function name, alias, the warm time per request (ms, from
-`make bench`), the share of the peak that reaches it (the authorizer's cache answers most requests) and the
-`kinds` it serves: the claim function for campaigns, the flash-sale order function for sales, the authorizer for
-both.
-Sizing is `domain.capacity.provisioned_concurrency`. A cancelled campaign is not warmed (its release still runs).
+Targets come from `WARM_TARGETS` (template.yaml): function name, alias, the warm time per request (ms, from `make
+bench`), the share of the peak that reaches it (the authorizer's cache answers most requests) and the `kinds` it
+serves: the claim function for campaigns, the flash-sale order function for sales, the authorizer for both. Sizing
+is `domain.capacity.provisioned_concurrency`. A cancelled campaign is not warmed (its release still runs).
 """
 
 from __future__ import annotations
