@@ -1,9 +1,9 @@
 """Analytics counters and schedule indexes: the keys of every analytics item, the stream records' keys and images,
 the counters per campaign and per store day with the batch markers that make counting exactly-once, the lookups
-that attribute orders to campaigns, the admin routes' reads, and the sparse reminder indexes.
+that attribute orders to campaigns, and the sparse reminder indexes.
 
-Written by the MainTable stream consumer, read by the admin analytics routes and the schedules; each buyer's recent
-orders are in data/analytics_buyers.py, the nightly roll-up's reads and records in data/analytics_rollup.py.
+Written by the MainTable stream consumer. Beside it: each buyer's recent orders (data/analytics_buyers.py), the
+admin routes' reads (data/analytics_reads.py), the nightly roll-up's reads and records (data/analytics_rollup.py).
 docs/analytics.md explains the design, docs/data-model.md lists the keys. The low-level client is used because the
 set of counters a write adds to differs from write to write.
 """

@@ -1,5 +1,7 @@
-"""Each buyer's recent paid orders (the repeat-buyer record in the member's partition), read, and saved together
-with the campaign counts it newly adds, in one transaction. Written by the stream consumer."""
+"""Each buyer's recent paid orders (repeat buyers): read, and saved with the counts they newly add in one transaction.
+
+The record sits in the member's partition (the export lists it, the erasure deletes it); the stream consumer writes it.
+"""
 
 from __future__ import annotations
 

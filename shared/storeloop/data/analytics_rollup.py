@@ -1,5 +1,8 @@
-"""The nightly roll-up's storage: the store days of a date, the source records it reconciles them with (COUNT
-queries), the campaigns live that day, and what it writes (the store day's closing, brand day totals, snapshots)."""
+"""The nightly roll-up's storage: a date's store days, the source counts it checks them by, and its records.
+
+Reads: the store days of a date (GSI1), COUNT queries of verifications and check-ins, the campaigns live that day.
+Writes: the store day's closing, the brand's day total, each campaign's snapshot.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The business events analytics counts, recognised from a MainTable item's old and new images, and the rules around
-them (the counters' names, which campaigns an order counts for, repeat buyers). Pure: docs/analytics.md defines each.
+"""The business events analytics counts, recognised from an item's old and new stream images: pure rules.
+
+Also the counters' names, which campaigns an order counts for, and repeat buyers; docs/analytics.md defines each.
 """
 
 from __future__ import annotations

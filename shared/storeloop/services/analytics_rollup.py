@@ -1,5 +1,8 @@
-"""The nightly roll-up: close a day's analytics (reconcile store days with their source records, the brand's day
-total, a snapshot of every campaign live that day). docs/analytics.md says what it checks and how to correct."""
+"""The nightly roll-up: close a day's analytics, reconciling each store day with its source records.
+
+It also writes the brand's day total and a snapshot of every campaign live that day; docs/analytics.md says what
+it checks and how to correct drift.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The MainTable stream consumer: each delivered batch's business events counted exactly once, per campaign and per
-store day, with repeat buyers and the reminder indexes. docs/analytics.md has the design.
+"""The MainTable stream consumer: each delivered batch's business events counted exactly once.
 
+Per campaign and per store day, with repeat buyers and the reminder indexes; docs/analytics.md has the design.
 Per batch:
 1. skips the records a committed transaction already covers (batch markers, see `uncovered`);
 2. writes the reminder indexes (idempotent puts, services.reminders);
