@@ -9,7 +9,7 @@ from typing import Any
 
 from storeloop.api.app import logger
 from storeloop.runtime import bootstrap
-from storeloop.services import analytics
+from storeloop.services import analytics_rollup
 
 bootstrap()
 
@@ -18,5 +18,5 @@ bootstrap()
 def lambda_handler(event: dict, context: Any) -> dict:
     bootstrap()  # no-op when warm; rebinds after the local cloud resets a stack
     asked = event.get("date")
-    day = date.fromisoformat(asked) if isinstance(asked, str) and asked else analytics.rollup_day()
-    return analytics.rollup(day)
+    day = date.fromisoformat(asked) if isinstance(asked, str) and asked else analytics_rollup.rollup_day()
+    return analytics_rollup.rollup(day)

@@ -7,7 +7,7 @@ from typing import Any
 
 from storeloop.api.app import logger
 from storeloop.runtime import bootstrap
-from storeloop.services import analytics
+from storeloop.services import analytics_stream
 
 bootstrap()  # fail at cold start on a missing setting
 
@@ -16,4 +16,4 @@ bootstrap()  # fail at cold start on a missing setting
 def lambda_handler(event: dict, context: Any) -> dict:
     bootstrap()  # no-op when warm; rebinds after the local cloud resets a stack
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    return analytics.process_stream_batch(event.get("Records") or [], remaining)
+    return analytics_stream.process_stream_batch(event.get("Records") or [], remaining)

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from storeloop.api import current_caller, lambda_handler_for, make_app, require_admin
 from storeloop.schemas.analytics import StoreAnalyticsOut
-from storeloop.services import analytics
+from storeloop.services import analytics_reads
 
 app = make_app()
 
@@ -18,7 +18,7 @@ def store_analytics(
     date_to: Annotated[str | None, Query(alias="to", max_length=10, description="YYYY-MM-DD; today")] = None,
 ) -> StoreAnalyticsOut:
     require_admin(current_caller(app))
-    return analytics.store_analytics(store_id, date_from, date_to)
+    return analytics_reads.store_analytics(store_id, date_from, date_to)
 
 
 lambda_handler = lambda_handler_for(app)

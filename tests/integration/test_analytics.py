@@ -21,7 +21,7 @@ from storeloop.data import analytics as analytics_data
 from storeloop.data import members as members_data
 from storeloop.domain import clock
 from storeloop.domain.clock import CN_TZ, parse_rfc3339, to_rfc3339
-from storeloop.services import analytics
+from storeloop.services import analytics_stream
 
 STORE_FIELDS = ("visits", "redemptions", "orders", "revenue_fen", "new_members", "refunds")
 CAMPAIGN_FIELDS = ("claimed", "redeemed", "new_members", "orders", "revenue_fen", "refunds", "repeat_buyers_30d")
@@ -324,7 +324,7 @@ def test_a_unit_failing_after_another_committed_resumes_from_its_first_record(cl
     e, ctx = play(client, actors, wechat)
     seen = drain_recording(cloud, process=False)
     records = [r for event in seen for r in event["Records"]]
-    monkeypatch.setattr(analytics, "UNIT_ITEMS", 3)  # many small units, so one can fail after others committed
+    monkeypatch.setattr(analytics_stream, "UNIT_ITEMS", 3)  # many small units, so one can fail after others committed
     real = analytics_data.commit_counters
     calls = {"n": 0}
 
@@ -380,22 +380,3 @@ def test_a_store_range_lists_every_day_with_zeros_and_totals(client, actors):
     default = ok(client.get("/admin/analytics/stores/s1", token=actors.admin["token"]))
     today = clock.now().astimezone(CN_TZ).date()
     assert default["to"] == today.isoformat() and len(default["days"]) == 7
-
-
-# ------------------------------------------------------------------------------------------- pure rules
-
-
-def test_repeat_buyers_pair_orders_within_30_days_whatever_order_they_arrive_in():
-    def paid(*entries):
-        return {f"o{i}": {"at": at, "campaigns": list(c)} for i, (at, c) in enumerate(entries)}
-
-    assert analytics.repeat_campaigns(paid(("2026-11-01T10:00:00+08:00", ["A"]))) == set()
-    assert analytics.repeat_campaigns(paid(("2026-11-01T10:00:00+08:00", ["A"]),
-                                           ("2026-12-01T10:00:00+08:00", []))) == {"A"}  # exactly 30 days
-    assert analytics.repeat_campaigns(paid(("2026-12-01T10:00:01+08:00", []),
-                                           ("2026-11-01T10:00:00+08:00", ["A"]))) == set()  # a second too late
-    assert analytics.repeat_campaigns(paid(("2026-11-20T10:00:00+08:00", []),
-                                           ("2026-11-02T10:00:00+08:00", ["B"]),
-                                           ("2026-11-01T10:00:00+08:00", []))) == {"B"}
-    assert analytics.repeat_campaigns(paid(("2026-11-01T10:00:00+08:00", []),
-                                           ("2026-11-03T10:00:00+08:00", []))) == set()  # no campaign involved

@@ -19,7 +19,7 @@ from local.cloud import REGION
 from local.testing import ok
 from storeloop.domain import clock
 from storeloop.domain.clock import CN_TZ, to_rfc3339
-from storeloop.services import analytics
+from storeloop.services import analytics_stream
 from tests.contention.test_claim_contention import live_campaign
 
 
@@ -72,7 +72,7 @@ def test_a_sale_dated_9999_is_set_aside_with_a_metric_and_its_key_and_the_rest_o
     assert aside[0].sequence_number  # type: ignore[attr-defined]
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     metrics = [x for x in lines if "_aws" in x]
-    assert [m[analytics.SET_ASIDE_METRIC] for m in metrics if analytics.SET_ASIDE_METRIC in m] == [[1.0]]
+    assert [m[analytics_stream.SET_ASIDE_METRIC] for m in metrics if analytics_stream.SET_ASIDE_METRIC in m] == [[1.0]]
 
     cloud.drain_streams()  # nothing is delivered again
     assert source.invocations == 1

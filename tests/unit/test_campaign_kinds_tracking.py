@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from storeloop.domain import campaign_kinds_tracking as kinds
 from storeloop.domain.clock import parse_rfc3339
-from storeloop.services import analytics
-from storeloop.services import campaign_kinds_tracking as kinds
+from storeloop.services import analytics_stream
 from storeloop.services.campaign_kinds import window_status
 
 GROUP = {"store_id": "s1", "status": "forming", "opened_at": "2026-12-01T23:59:00+08:00"}
@@ -47,14 +47,14 @@ def test_the_consumer_adds_them_to_the_store_day():
         "Keys": {"PK": {"S": "GROUP#g1"}, "SK": {"S": "GROUP"}},
         "NewImage": {"store_id": {"S": "s1"}, "status": {"S": "forming"},
                      "opened_at": {"S": "2026-12-01T10:00:00+08:00"}}, "SequenceNumber": "1"}}
-    assert analytics.is_relevant(record)
-    tally = analytics.Tally()
-    for change in analytics.recognise(record):
+    assert analytics_stream.is_relevant(record)
+    tally = analytics_stream.Tally()
+    for change in analytics_stream.recognise(record):
         tally.count(change)
     (write,) = tally.writes.values()
     assert (write.pk, write.sk, write.deltas) == ("STORE#s1#ANALYTICS", "DAY#2026-12-01", {"groups_opened": 1})
     member = {**record, "dynamodb": {**record["dynamodb"], "Keys": {"PK": {"S": "GROUP#g1"}, "SK": {"S": "MEMBER#m"}}}}
-    assert not analytics.is_relevant(member)
+    assert not analytics_stream.is_relevant(member)
 
 
 def test_window_status():

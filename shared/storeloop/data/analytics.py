@@ -1,9 +1,11 @@
-"""Analytics and schedule indexes: counters per campaign and per store day, the stream batch markers that make counting
-exactly-once, each buyer's recent paid orders, the nightly roll-up's records, and the sparse reminder indexes.
+"""Analytics counters and schedule indexes: the keys of every analytics item, the stream records' keys and images,
+the counters per campaign and per store day with the batch markers that make counting exactly-once, the lookups
+that attribute orders to campaigns, and the sparse reminder indexes.
 
-Written by the MainTable stream consumer (and the nightly roll-up), read by the admin analytics routes and the
-schedules; docs/analytics.md explains the design, docs/data-model.md lists the keys. The low-level client is used
-because the set of counters a write adds to differs from write to write.
+Written by the MainTable stream consumer. Beside it: each buyer's recent orders (data/analytics_buyers.py), the
+admin routes' reads (data/analytics_reads.py), the nightly roll-up's reads and records (data/analytics_rollup.py).
+docs/analytics.md explains the design, docs/data-model.md lists the keys. The low-level client is used because the
+set of counters a write adds to differs from write to write.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from storeloop.data.connection import dynamodb_client
-from storeloop.data.raw import item_from_raw, item_to_raw, query_items, table_name, value_to_raw
-from storeloop.domain.sources import source_key
+from storeloop.data.raw import item_from_raw, item_to_raw, query_items, table_name
+from storeloop.domain.sources import parse_source_key, source_key
 
 CONFLICT_ATTEMPTS = 6
 RETRYABLE = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded",
@@ -82,33 +84,23 @@ def visit_reminder_pk(hour: str) -> str:
 # ---------------------------------------------------------------------------------------------- plumbing
 
 
-def _key(pk: str, sk: str) -> dict[str, Any]:
+def raw_key(pk: str, sk: str) -> dict[str, Any]:
+    """A MainTable key in DynamoDB JSON."""
     return {"PK": {"S": pk}, "SK": {"S": sk}}
 
 
-def _error_code(exc: ClientError) -> str:
+def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def _reasons(exc: ClientError) -> list[str | None]:
+def cancellation_reasons(exc: ClientError) -> list[str | None]:
+    """A cancelled transaction's reason per item, in request order (None where the item was not the cause)."""
     return [r.get("Code") if r and r.get("Code") != "None" else None
             for r in exc.response.get("CancellationReasons") or []]
 
 
-def _pause(attempt: int) -> None:
+def pause(attempt: int) -> None:
     time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not a secret
-
-
-def _count(**kwargs: Any) -> int:
-    client = dynamodb_client()
-    total, start = 0, None
-    while True:
-        page = client.query(TableName=table_name(), Select="COUNT", **kwargs,
-                            **({"ExclusiveStartKey": start} if start else {}))
-        total += int(page.get("Count", 0))
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return total
 
 
 def _batch_get(keys: list[tuple[str, str]], projection: str, names: dict[str, str] | None = None
@@ -119,7 +111,7 @@ def _batch_get(keys: list[tuple[str, str]], projection: str, names: dict[str, st
     found: list[dict[str, Any]] = []
     unique = list(dict.fromkeys(keys))
     for start in range(0, len(unique), 100):
-        request: dict[str, Any] = {table: {"Keys": [_key(pk, sk) for pk, sk in unique[start:start + 100]],
+        request: dict[str, Any] = {table: {"Keys": [raw_key(pk, sk) for pk, sk in unique[start:start + 100]],
                                            "ProjectionExpression": projection,
                                            **({"ExpressionAttributeNames": names} if names else {})}}
         for attempt in range(CONFLICT_ATTEMPTS):
@@ -128,10 +120,25 @@ def _batch_get(keys: list[tuple[str, str]], projection: str, names: dict[str, st
             request = answer.get("UnprocessedKeys") or {}
             if not request:
                 break
-            _pause(attempt)
+            pause(attempt)
         else:
             raise RuntimeError("BatchGetItem left keys unprocessed")
     return found
+
+
+# ---------------------------------------------------------------------------------------------- stream records
+
+
+def record_keys(record: dict[str, Any]) -> tuple[str, str]:
+    """A MainTable stream record's item key (PK, SK); empty strings where absent."""
+    keys = (record.get("dynamodb") or {}).get("Keys") or {}
+    return str((keys.get("PK") or {}).get("S", "")), str((keys.get("SK") or {}).get("S", ""))
+
+
+def record_images(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A stream record's old and new images as plain values ({} where absent)."""
+    body = record.get("dynamodb") or {}
+    return item_from_raw(body.get("OldImage") or {}), item_from_raw(body.get("NewImage") or {})
 
 
 # ---------------------------------------------------------------------------------------------- counters
@@ -153,6 +160,31 @@ class CounterWrite:
         return not any(self.deltas.values())
 
 
+def campaign_counter(campaign_id: str) -> CounterWrite:
+    """A write to the campaign's totals."""
+    return CounterWrite(*campaign_totals_key(campaign_id), fields={"campaign_id": campaign_id})
+
+
+def campaign_store_counter(campaign_id: str, store_id: str) -> CounterWrite:
+    """A write to the campaign's counters at one store."""
+    return CounterWrite(*campaign_store_key(campaign_id, store_id),
+                        fields={"campaign_id": campaign_id, "store_id": store_id})
+
+
+def campaign_source_counter(campaign_id: str, source: str) -> CounterWrite:
+    """Issue 9: a write to the campaign's counters for one source key, which the item names in its parts."""
+    named = {k: v for k, v in parse_source_key(source).items() if v is not None}
+    return CounterWrite(*campaign_source_key(campaign_id, source),
+                        fields={"campaign_id": campaign_id, "source_key": source, **named})
+
+
+def store_day_counter(store_id: str, day: str) -> CounterWrite:
+    """A write to the store's day counters, listed in the roll-up's day index."""
+    return CounterWrite(*store_day_key(store_id, day),
+                        fields={"store_id": store_id, "date": day, "GSI1PK": day_index_pk(day),
+                                "GSI1SK": f"STORE#{store_id}"})
+
+
 @dataclass(frozen=True)
 class BatchRange:
     """The stream records a transaction covers: first and last record's event id and sequence number."""
@@ -164,7 +196,8 @@ class BatchRange:
     records: int
 
 
-def _update(write: CounterWrite, stamp: str) -> dict[str, Any]:
+def counter_update(write: CounterWrite, stamp: str) -> dict[str, Any]:
+    """The transaction item that ADDs a counter write's numbers and SETs its attributes."""
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     adds, sets = [], []
@@ -174,7 +207,7 @@ def _update(write: CounterWrite, stamp: str) -> dict[str, Any]:
     for i, (attr, val) in enumerate(sorted({**write.fields, "updated_at": stamp}.items())):
         names[f"#s{i}"], values[f":s{i}"] = attr, {"S": val}
         sets.append(f"#s{i} = :s{i}")
-    return {"Update": {"TableName": table_name(), "Key": _key(write.pk, write.sk),
+    return {"Update": {"TableName": table_name(), "Key": raw_key(write.pk, write.sk),
                        "UpdateExpression": f"ADD {', '.join(adds)} SET {', '.join(sets)}",
                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}}
 
@@ -197,25 +230,25 @@ def commit_counters(batch: BatchRange, writes: list[CounterWrite], stamp: str) -
     items = [w for w in writes if not w.is_empty()]
     if len(items) > 98:
         raise ValueError("a transaction takes at most 98 counter items besides its markers")
-    request = _marker_puts(batch, stamp, int(time.time())) + [_update(w, stamp) for w in items]
+    request = _marker_puts(batch, stamp, int(time.time())) + [counter_update(w, stamp) for w in items]
     client = dynamodb_client()
     for attempt in range(1, CONFLICT_ATTEMPTS + 1):
         try:
             client.transact_write_items(TransactItems=request)
             return True
         except ClientError as exc:
-            if _error_code(exc) != "TransactionCanceledException":
-                if _error_code(exc) in ("ThrottlingException", "ProvisionedThroughputExceededException") \
+            if error_code(exc) != "TransactionCanceledException":
+                if error_code(exc) in ("ThrottlingException", "ProvisionedThroughputExceededException") \
                         and attempt < CONFLICT_ATTEMPTS:
-                    _pause(attempt)
+                    pause(attempt)
                     continue
                 raise
-            reasons = _reasons(exc)
+            reasons = cancellation_reasons(exc)
             if "ConditionalCheckFailed" in reasons[:2]:
                 return False
             if not any(r in RETRYABLE for r in reasons) or attempt == CONFLICT_ATTEMPTS:
                 raise
-            _pause(attempt)
+            pause(attempt)
     raise AssertionError("unreachable")
 
 
@@ -225,7 +258,7 @@ def markers(first_event_id: str, last_event_id: str) -> tuple[dict[str, Any] | N
     client = dynamodb_client()
     table = table_name()
     found: dict[tuple[str, str], dict[str, Any]] = {}
-    request: dict[str, Any] = {table: {"Keys": [_key(*k) for k in keys], "ConsistentRead": True}}
+    request: dict[str, Any] = {table: {"Keys": [raw_key(*k) for k in keys], "ConsistentRead": True}}
     for attempt in range(CONFLICT_ATTEMPTS):
         answer = client.batch_get_item(RequestItems=request)
         for raw in answer.get("Responses", {}).get(table, []):
@@ -234,70 +267,10 @@ def markers(first_event_id: str, last_event_id: str) -> tuple[dict[str, Any] | N
         request = answer.get("UnprocessedKeys") or {}
         if not request:
             break
-        _pause(attempt)
+        pause(attempt)
     else:
         raise RuntimeError("BatchGetItem left marker keys unprocessed")
     return found.get(keys[0]), found.get(keys[1])
-
-
-# ---------------------------------------------------------------------------------------------- buyers
-
-
-@dataclass
-class Buyer:
-    """A member's paid orders of the last 30 days (order key → paid_at, campaigns) and the campaigns it already
-    counts as a repeat buyer of; `version` guards the read-modify-write."""
-
-    member_id: str
-    paid: dict[str, dict[str, Any]] = field(default_factory=dict)
-    repeat_campaigns: set[str] = field(default_factory=set)
-    version: int = 0
-
-
-def get_buyer(member_id: str) -> Buyer:
-    raw = dynamodb_client().get_item(TableName=table_name(), Key=_key(*buyer_key(member_id)),
-                                     ConsistentRead=True).get("Item")
-    if not raw:
-        return Buyer(member_id)
-    item = item_from_raw(raw)
-    paid = {k: {"at": str(v.get("at")), "campaigns": list(v.get("campaigns") or [])}
-            for k, v in (item.get("paid") or {}).items()}
-    return Buyer(member_id, paid, set(item.get("repeat_campaigns") or []), int(item.get("version", 0)))
-
-
-def save_buyer(buyer: Buyer, newly_repeat: Iterable[str], stamp: str) -> str:
-    """Write the buyer (if still at the version read) and count it once for each newly repeat campaign, in one
-    transaction, only while the member exists. Returns "saved", "changed" (read again and retry) or "gone"."""
-    pk, sk = buyer_key(buyer.member_id)
-    item: dict[str, Any] = {"PK": pk, "SK": sk, "member_id": buyer.member_id, "paid": buyer.paid,
-                            "version": buyer.version + 1, "updated_at": stamp}
-    if buyer.repeat_campaigns:
-        item["repeat_campaigns"] = sorted(buyer.repeat_campaigns)
-    condition = ("attribute_not_exists(PK)" if buyer.version == 0 else "version = :v")
-    put: dict[str, Any] = {"TableName": table_name(), "Item": item_to_raw(item), "ConditionExpression": condition}
-    if buyer.version:
-        put["ExpressionAttributeValues"] = {":v": {"N": str(buyer.version)}}
-    request: list[dict[str, Any]] = [
-        {"ConditionCheck": {"TableName": table_name(), "Key": _key(f"MEMBER#{buyer.member_id}", "PROFILE"),
-                            "ConditionExpression": "attribute_exists(PK)"}},
-        {"Put": put},
-    ]
-    for campaign_id in sorted(set(newly_repeat)):
-        write = CounterWrite(*campaign_totals_key(campaign_id), fields={"campaign_id": campaign_id})
-        write.add("repeat_buyers_30d", 1)
-        request.append(_update(write, stamp))
-    try:
-        dynamodb_client().transact_write_items(TransactItems=request)
-        return "saved"
-    except ClientError as exc:
-        if _error_code(exc) != "TransactionCanceledException":
-            raise
-        reasons = _reasons(exc)
-        if reasons and reasons[0] == "ConditionalCheckFailed":
-            return "gone"
-        if "ConditionalCheckFailed" in reasons or any(r in RETRYABLE for r in reasons):
-            return "changed"
-        raise
 
 
 # ---------------------------------------------------------------------------------------------- lookups
@@ -319,86 +292,12 @@ def coupon_ids_of_codes(codes: Iterable[str]) -> dict[str, str]:
     return {i["PK"].removeprefix("CODE#"): i["coupon_id"] for i in found}
 
 
-# ---------------------------------------------------------------------------------------------- route reads
-
-
-def campaign_counters(campaign_id: str) -> list[dict[str, Any]]:
-    """The campaign's totals item and its per-store items: one Query on the campaign's partition."""
-    return list(query_items(KeyConditionExpression="PK = :pk AND begins_with(SK, :p)",
-                       ExpressionAttributeValues={":pk": {"S": f"CAMPAIGN#{campaign_id}"},
-                                                  ":p": {"S": "ANALYTICS#"}}))
-
-
-def store_days(store_id: str, first: str, last: str) -> list[dict[str, Any]]:
-    """A store's day counters from `first` to `last` (YYYY-MM-DD, inclusive): one Query on its day partition."""
-    pk, _ = store_day_key(store_id, first)
-    return list(query_items(KeyConditionExpression="PK = :pk AND SK BETWEEN :a AND :b",
-                       ExpressionAttributeValues={":pk": {"S": pk}, ":a": {"S": f"DAY#{first}"},
-                                                  ":b": {"S": f"DAY#{last}"}}))
-
-
-# ---------------------------------------------------------------------------------------------- roll-up
-
-
-def store_days_on(day: str) -> list[dict[str, Any]]:
-    """Every store day counter of one date (GSI1, the roll-up's day index)."""
-    return list(query_items(IndexName="GSI1", KeyConditionExpression="GSI1PK = :pk",
-                       ExpressionAttributeValues={":pk": {"S": day_index_pk(day)}}))
-
-
-def count_store_redemptions(store_id: str, day: str) -> int:
-    """Verifications at the store on `day` that still stand (not reversed): from the verification index."""
-    return _count(IndexName="GSI1", KeyConditionExpression="GSI1PK = :pk AND begins_with(GSI1SK, :d)",
-                  FilterExpression="attribute_not_exists(reversed_at)",
-                  ExpressionAttributeValues={":pk": {"S": f"STORE#{store_id}#VERIFICATIONS"},
-                                             ":d": {"S": f"{day}T"}})
-
-
-def count_campaign_redemptions(campaign_id: str) -> int:
-    """The campaign's verifications that still stand, over its whole life (GSI2, COUNT only)."""
-    return _count(IndexName="GSI2", KeyConditionExpression="GSI2PK = :pk",
-                  FilterExpression="attribute_not_exists(reversed_at)",
-                  ExpressionAttributeValues={":pk": {"S": f"CAMPAIGN#{campaign_id}#VERIFICATIONS"}})
-
-
-def count_store_visits(store_id: str, day: str) -> int:
-    """Appointments of the store day that were checked in (GSI2 store-day index)."""
-    return _count(IndexName="GSI2", KeyConditionExpression="GSI2PK = :pk", FilterExpression="#s = :c",
-                  ExpressionAttributeNames={"#s": "status"},
-                  ExpressionAttributeValues={":pk": {"S": f"STORE#{store_id}#APPTS#{day}"},
-                                             ":c": {"S": "checked_in"}})
-
-
-def campaigns_live_on(day_start: str, day_end: str) -> list[dict[str, Any]]:
-    """Published campaigns whose window overlaps the day: GSI1 `CAMPAIGNS#PUBLISHED` ends after its start,
-    filtered to those starting before its end."""
-    return list(query_items(IndexName="GSI1", KeyConditionExpression="GSI1PK = :pk AND GSI1SK > :start",
-                       FilterExpression="starts_at <= :end",
-                       ProjectionExpression="campaign_id, starts_at, ends_at",
-                       ExpressionAttributeValues={":pk": {"S": "CAMPAIGNS#PUBLISHED"}, ":start": {"S": day_start},
-                                                  ":end": {"S": day_end}}))
-
-
-def close_store_day(store_id: str, day: str, source: dict[str, int], drift: dict[str, dict[str, int]],
-                    stamp: str) -> None:
-    """Record on the store day what the roll-up found (idempotent: the same values set again)."""
-    pk, sk = store_day_key(store_id, day)
-    dynamodb_client().update_item(
-        TableName=table_name(), Key=_key(pk, sk),
-        UpdateExpression="SET closed_at = :t, #src = :s, drift = :d",
-        ConditionExpression="attribute_exists(PK)",
-        ExpressionAttributeNames={"#src": "source"},
-        ExpressionAttributeValues={":t": {"S": stamp}, ":s": value_to_raw(source),
-                                   ":d": value_to_raw(drift)})
-
-
-def put_record(pk: str, sk: str, values: dict[str, Any]) -> None:
-    """Put a roll-up record (brand day total, campaign snapshot): recomputed and overwritten on every run."""
-    dynamodb_client().put_item(TableName=table_name(), Item=item_to_raw({"PK": pk, "SK": sk, **values}))
+# ---------------------------------------------------------------------------------------------- records
 
 
 def get_record(pk: str, sk: str) -> dict[str, Any] | None:
-    raw = dynamodb_client().get_item(TableName=table_name(), Key=_key(pk, sk), ConsistentRead=True).get("Item")
+    """One analytics item by its key (consistent), e.g. a roll-up record."""
+    raw = dynamodb_client().get_item(TableName=table_name(), Key=raw_key(pk, sk), ConsistentRead=True).get("Item")
     return item_from_raw(raw) if raw else None
 
 
@@ -416,7 +315,7 @@ def put_index_items(items: list[dict[str, Any]]) -> None:
             request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
             if not request:
                 break
-            _pause(attempt)
+            pause(attempt)
         else:
             raise RuntimeError("BatchWriteItem left items unprocessed")
 

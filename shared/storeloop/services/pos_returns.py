@@ -3,7 +3,7 @@
 A return takes back the points its share of the sale earned (never below a zero balance, as online refunds: the
 rest is the ledger entry's shortfall), lowers the member's lifetime spend, and — when it completes the sale's
 return — gives back each coupon the sale redeemed whose template says `return_on_refund` and that is still valid.
-All in one transaction (data/pos_returns.py); analytics counts it as a refund of the sale (services/analytics.py).
+All in one transaction (data/pos_returns.py); analytics counts it as a refund of the sale (domain/analytics_events.py).
 The same return_id again answers the same; another body under it is refused (409 IDEMPOTENCY_KEY_REUSED).
 """
 

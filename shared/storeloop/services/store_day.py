@@ -23,7 +23,7 @@ from storeloop.schemas.store_day import (
     VisitorOut,
 )
 from storeloop.schemas.stores import ID_PATTERN
-from storeloop.services import analytics
+from storeloop.services import analytics_reads
 from storeloop.services.orders import order_out
 from storeloop.settings import Settings
 
@@ -102,4 +102,4 @@ def verifications(caller: Caller, store_id: str, day: str | None, limit: int, cu
 def numbers(caller: Caller, store_id: str, first: str | None, last: str | None) -> StoreAnalyticsOut:
     """The same answer as GET /admin/analytics/stores/{id}, for the store's manager."""
     require_manager_of(caller, store_id)
-    return analytics.store_analytics(store_id, first, last)
+    return analytics_reads.store_analytics(store_id, first, last)

@@ -1,5 +1,5 @@
 """(issue 10) The campaign kinds' numbers, read off MainTable's stream: per store and per China day, counted exactly
-once by the analytics consumer (services/analytics.py) in the store day counters it already keeps.
+once by the analytics consumer (services/analytics_stream.py) in the store day counters it already keeps. Pure.
 
 - a group opened (its item inserted), formed or failed (its status leaving forming);
 - a flash sale's unit sold (its order paid: units and what was paid; a refund of it takes both back);
