@@ -1,5 +1,6 @@
-"""The template is the single source: it lints clean, every function has a working sample event, and the
-OpenAPI document (served and in docs/) agrees with the template's routes."""
+"""The template is the single source: it lints clean, every function has a sample event that succeeds (a 2xx
+with the body the route documents, or the return its task documents), and the OpenAPI document (served and in
+docs/) agrees with the template's routes."""
 
 from __future__ import annotations
 
