@@ -22,9 +22,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from storeloop.data import campaigns as campaign_data
-from storeloop.data import warmup as data
-from storeloop.data.connection import aws_client
+from storeloop import aws
+from storeloop.data import campaigns, warmup
 from storeloop.domain.capacity import provisioned_concurrency
 from storeloop.domain.clock import parse_rfc3339, to_rfc3339
 from storeloop.settings import get_settings
@@ -58,70 +57,46 @@ def _z(moment: Any) -> str:
     return utc_z(moment)
 
 
-def _lambda() -> Any:
-    return aws_client("lambda")
-
-
 def apply(totals: dict[str, int]) -> dict[str, int]:
     """Set every target's provisioned concurrency to its total (0: remove the configuration). Returns what was set."""
-    from botocore.exceptions import ClientError
-
-    client = _lambda()
     applied: dict[str, int] = {}
     for name, t in targets().items():
         want = int(totals.get(name, 0))
-        if want > 0:
-            client.put_provisioned_concurrency_config(FunctionName=t["function"], Qualifier=t.get("alias", "live"),
-                                                      ProvisionedConcurrentExecutions=want)
-        else:
-            try:
-                client.delete_provisioned_concurrency_config(FunctionName=t["function"],
-                                                             Qualifier=t.get("alias", "live"))
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-                    raise
+        aws.set_provisioned_concurrency(t["function"], t.get("alias", "live"), want)
         applied[name] = want
     return applied
 
 
 def warm(campaign_id: str) -> dict[str, Any]:
     """The warm flow's first task: reserve this campaign's needs and provision the sum of all reservations."""
-    campaign = campaign_data.get_campaign(campaign_id, consistent=True)
+    campaign = campaigns.get_campaign(campaign_id, consistent=True)
     peak = int(getattr(campaign, "expected_peak_rps", None) or 0) if campaign is not None else 0
-    if campaign is None or campaign.status == campaign_data.CANCELLED or peak <= 0:
+    if campaign is None or campaign.status == campaigns.CANCELLED or peak <= 0:
         return {"campaign_id": campaign_id, "warmed": False, "applied": {}}
     _, release_at = warm_window(campaign.starts_at, campaign.ends_at)
-    data.reserve(campaign_id, needs_for(peak), peak, release_at)
-    applied = apply(data.totals())
+    warmup.reserve(campaign_id, needs_for(peak), peak, release_at)
+    applied = apply(warmup.totals())
     logger.info("claim path warmed", extra={"campaign_id": campaign_id, "peak_rps": peak, "applied": applied})
     return {"campaign_id": campaign_id, "warmed": True, "applied": applied}
 
 
 def release(campaign_id: str) -> dict[str, Any]:
     """The warm flow's last task: drop the reservation and provision what the other campaigns still need."""
-    dropped = data.release(campaign_id)
-    applied = apply(data.totals())
+    dropped = warmup.release(campaign_id)
+    applied = apply(warmup.totals())
     logger.info("claim path released", extra={"campaign_id": campaign_id, "dropped": dropped, "applied": applied})
     return {"campaign_id": campaign_id, "released": dropped, "applied": applied}
 
 
-def start_warm_flow(campaign: campaign_data.Campaign) -> str | None:
+def start_warm_flow(campaign: campaigns.Campaign) -> str | None:
     """StartExecution of the warm flow, named after the campaign (a repeated publish starts nothing new)."""
-    from botocore.exceptions import ClientError
-
     settings = get_settings()
     if not int(getattr(campaign, "expected_peak_rps", None) or 0) or not settings.campaign_warm_state_machine_arn:
         return None
     warm_at, release_at = warm_window(campaign.starts_at, campaign.ends_at)
-    try:
-        return str(aws_client("stepfunctions").start_execution(
-            stateMachineArn=settings.campaign_warm_state_machine_arn, name=campaign.campaign_id,
-            input=json.dumps({"campaign_id": campaign.campaign_id, "warm_at": warm_at,
-                              "release_at": release_at}))["executionArn"])
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
-            raise
-        return None
+    return aws.start_execution(settings.campaign_warm_state_machine_arn, campaign.campaign_id,
+                               {"campaign_id": campaign.campaign_id, "warm_at": warm_at, "release_at": release_at},
+                               exists_ok=True)
 
 
 __all__ = ["apply", "needs_for", "release", "start_warm_flow", "to_rfc3339", "warm", "warm_window"]
