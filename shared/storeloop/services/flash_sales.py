@@ -14,7 +14,7 @@ from storeloop.data import flash_sales, order_transitions, orders
 from storeloop.domain.clock import now, to_rfc3339
 from storeloop.domain.errors import SoldOut
 from storeloop.errors import Conflict, NotFound
-from storeloop.flash_sales.campaign_orders import FLASH_SALE
+from storeloop.data.campaign_orders import FLASH_SALE
 from storeloop.schemas.coupons import is_id
 from storeloop.schemas.flash_sales import CreateFlashSaleRequest, FlashSaleList, FlashSaleOrderRequest, FlashSaleOut
 from storeloop.schemas.orders import CreateOrderResponse

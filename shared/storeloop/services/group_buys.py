@@ -25,7 +25,7 @@ from storeloop.domain.clock import now, parse_rfc3339
 from storeloop.domain.errors import OutOfStock
 from storeloop.domain.points import points_earned
 from storeloop.errors import Conflict, NotFound
-from storeloop.group_buys.campaign_orders import GROUP_BUY
+from storeloop.data.campaign_orders import GROUP_BUY
 from storeloop.schemas.coupons import is_id
 from storeloop.schemas.group_buys import (
     CreateGroupBuyRequest,
