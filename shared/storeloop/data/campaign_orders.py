@@ -1,7 +1,7 @@
 """(issue 10) What a campaign kind's order gives back when it is cancelled or times out, in the order's transaction.
 
-data/order_transitions.py calls `release` for an order with a `campaign_kind`; a group buy's order holds store stock like any
-order (released there), a flash sale's order holds one unit of the sale's own sharded stock and one of the
+data/order_transitions.py calls `release` for an order with a `campaign_kind`; a group buy's order holds store stock
+like any order (released there), a flash sale's order holds one unit of the sale's own sharded stock and one of the
 member's purchases of it.
 """
 

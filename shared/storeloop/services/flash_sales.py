@@ -11,10 +11,10 @@ import uuid
 
 from storeloop.caller import Caller
 from storeloop.data import flash_sales, order_transitions, orders
+from storeloop.data.campaign_orders import FLASH_SALE
 from storeloop.domain.clock import now, to_rfc3339
 from storeloop.domain.errors import SoldOut
 from storeloop.errors import Conflict, NotFound
-from storeloop.data.campaign_orders import FLASH_SALE
 from storeloop.schemas.coupons import is_id
 from storeloop.schemas.flash_sales import CreateFlashSaleRequest, FlashSaleList, FlashSaleOrderRequest, FlashSaleOut
 from storeloop.schemas.orders import CreateOrderResponse

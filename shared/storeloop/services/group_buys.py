@@ -21,11 +21,11 @@ from aws_lambda_powertools import Logger
 from storeloop import aws
 from storeloop.caller import Caller
 from storeloop.data import group_buys, order_transitions, orders
+from storeloop.data.campaign_orders import GROUP_BUY
 from storeloop.domain.clock import now, parse_rfc3339
 from storeloop.domain.errors import OutOfStock
 from storeloop.domain.points import points_earned
 from storeloop.errors import Conflict, NotFound
-from storeloop.data.campaign_orders import GROUP_BUY
 from storeloop.schemas.coupons import is_id
 from storeloop.schemas.group_buys import (
     CreateGroupBuyRequest,
