@@ -9,7 +9,7 @@ import json
 from aws_lambda_powertools.event_handler import Response
 
 from storeloop.api import lambda_handler_for, make_app
-from storeloop.services import orders
+from storeloop.services import order_notifications
 from storeloop.services.payments import NotificationRejected
 from storeloop.settings import get_settings
 
@@ -21,7 +21,7 @@ def wechatpay_webhook():  # noqa: ANN201 - a Response, which validation cannot d
     event = app.current_event
     body = event.decoded_body if event.is_base64_encoded else (event.body or "")
     try:
-        orders.handle_pay_notification(get_settings(), dict(event.headers or {}), body or "")
+        order_notifications.handle_pay_notification(get_settings(), dict(event.headers or {}), body or "")
     except NotificationRejected as exc:
         return Response(401, "application/json", json.dumps({"code": "FAIL", "message": exc.reason}))
     return Response(200, None, "")

@@ -14,7 +14,7 @@ from local.testing import ok
 from local.wechat_fake import openid_for
 from storeloop import crypto
 from storeloop.data import coupons as coupon_data
-from storeloop.data import members
+from storeloop.data import members, order_transitions
 from storeloop.data import orders as order_data
 from storeloop.data import privacy as privacy_data
 from storeloop.data.products import StoreStock, stock_key
@@ -40,9 +40,9 @@ def place_order(member_id, store_id="s1", sku="latte", qty=1, *, paid=False, poi
     at = clock.now()
     order = order_data.new_order(order_id, member_id, store_id, [(sku, "拿铁", qty, 3200)], 3200 * qty, 0, 0,
                                  3200 * qty, None, to_rfc3339(at), to_rfc3339(at + timedelta(minutes=15)))
-    order_data.place_order(order, at)
+    order_transitions.place_order(order, at)
     if paid:
-        order_data.mark_paid(order, at, "wx_txn_" + order_id, "123456", points)
+        order_transitions.mark_paid(order, at, "wx_txn_" + order_id, "123456", points)
     return order_id
 
 

@@ -286,11 +286,11 @@ def test_redeem_coupon_for_the_pos_adds_its_own_items_to_the_transaction(shop, c
     assert result["discount_fen"] == 1000 and result["member_id"] == shop.shopper["member_id"]
     assert result["coupon"]["status"] == "redeemed"
     assert any(i["PK"]["S"] == "POSSALE#s1#1" for i in table_items(cloud))
-    # When the caller's own condition fails, nothing is redeemed and its error comes back as is.
-    from pynamodb.exceptions import TransactWriteError
+    # When the caller's own condition fails, nothing is redeemed and the data layer says so (NotRedeemed).
+    from storeloop.data.verification import NotRedeemed
 
     other = shop.coupon()
-    with pytest.raises(TransactWriteError):
+    with pytest.raises(NotRedeemed):
         redeem_coupon(other["code"], "s1", 1000, None, "store",
                       tx_extra=lambda tx: tx.save(SaleMarker("POSSALE#s1#1", "SALE"),
                                                   condition=SaleMarker.PK.does_not_exist()))

@@ -22,13 +22,13 @@ from storeloop.data.coupons import (
     Coupon,
     MemberHolding,
     StockShard,
-    Verification,
     member_coupons_partition,
     shard_pk,
 )
 from storeloop.data.members import member_pk
 from storeloop.data.messages import HOLDER_SHARDS, MessageGrant, holders_pk
 from storeloop.data.models import Entity, cancellation_codes, connection
+from storeloop.data.verification import Verification
 
 CAMPAIGN_SK = "CAMPAIGN"
 RELEASE_PREFIX = "RELEASE#"

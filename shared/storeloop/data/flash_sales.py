@@ -23,6 +23,7 @@ from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
+from storeloop.data import cursors
 from storeloop.data.members import member_pk
 from storeloop.data.models import Entity, connection, read_page, start_key
 from storeloop.domain.clock import to_rfc3339
@@ -106,10 +107,13 @@ def get_sale(sale_id: str, *, cached: bool = False) -> FlashSale | None:
     return sale
 
 
-def sales_ending_after(at: str, limit: int, after: dict[str, str] | None) -> tuple[list[FlashSale], dict | None]:
-    """Sales whose window ends after `at` (live and upcoming), soonest ending first."""
+def sales_ending_after(at: str, limit: int, cursor: str | None) -> tuple[list[FlashSale], str | None]:
+    """A page of the sales whose window ends after `at` (live and upcoming), soonest ending first, after the
+    client's `cursor`; the next page's cursor (None: the last page)."""
+    after = cursors.start_key(cursor, ("PK", "SK", "GSI1PK", "GSI1SK"), GSI1PK=INDEX_PK)
     query = FlashSale.gsi1.query(INDEX_PK, FlashSale.GSI1SK > at, limit=limit + 1, last_evaluated_key=start_key(after))
-    return read_page(query, limit, index="GSI1")
+    items, last = read_page(query, limit, index="GSI1")
+    return items, cursors.next_cursor(last)
 
 
 def remaining(sales: list[FlashSale]) -> dict[str, int]:

@@ -1,42 +1,34 @@
-"""Orders: the order item and every transition of it, each one DynamoDB transaction with its reservations.
+"""Orders: the order item, its keys, its reads and the outcomes of its transitions (data/order_transitions.py).
 
 Keys (docs/data-model.md, "Products, orders and points"):
 - order `ORDER#<order_id>` / `ORDER`; GSI1 `MEMBER#<member_id>#ORDERS` / `<created_at>#<order_id>` (the shopper's
         orders, newest first); GSI2 `STORE#<store_id>#ORDERS` / `<created_at>#<order_id>` (a store's orders).
 
-Every transition is conditional on the status it leaves, so each happens at most once however many copies of a
-request, a notification or a timeout race for it; the stock, points and coupon changes ride in the same
-transaction, so they happen exactly when the transition does.
+Every transition (data/order_transitions.py) is conditional on the status it leaves, so each happens at most once
+however many copies of a request, a notification or a timeout race for it.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from storeloop.data import points as ledger
+from storeloop.data import cursors
 from storeloop.data.connection import dynamodb_client
 from storeloop.data.coupons import Coupon, coupon_pk
 from storeloop.data.members import MemberProfile, member_pk
-from storeloop.data.models import Entity, cancellation_codes, connection, read_page, start_key
+from storeloop.data.models import Entity, read_page, start_key
 from storeloop.data.products import StoreStock, stock_key
-from storeloop.domain.clock import to_rfc3339
+from storeloop.data.transactions import CONFLICT_ATTEMPTS, Busy
+
+__all__ = ["Busy"]  # raised by the reads here and by every transition (data/transactions.py)
 
 PENDING_PAYMENT, PAID, CANCELLED, COMPLETED = "pending_payment", "paid", "cancelled", "completed"
 REFUND_PENDING, REFUNDED = "refund_pending", "refunded"
-
-CONDITION_FAILED = "ConditionalCheckFailed"
-CONFLICT_ATTEMPTS = 5
-
-T = TypeVar("T")
 
 
 def order_pk(order_id: str) -> str:
@@ -127,59 +119,21 @@ class ReservationFailed(Exception):
         self.sku = sku
 
 
-class Busy(Exception):
-    """Transaction conflicts outlasted the retries."""
+class BalanceChanged(Exception):
+    """The balance moved between reading it and the refund's transaction: read again and retry."""
 
 
-@dataclass
-class _Tx:
-    """A TransactWrite that remembers a label per item, to tell which condition cancelled it.
-
-    DynamoDB reports reasons in request order, and pynamodb sends condition checks, deletes, puts, then updates.
-    """
-
-    tx: TransactWrite
-    labels: dict[str, list[str]] = field(default_factory=lambda: {"check": [], "put": [], "update": []})
-
-    def check(self, model_cls: Any, hash_key: str, range_key: str, condition: Any, label: str) -> None:
-        self.tx.condition_check(model_cls, hash_key, range_key, condition=condition)
-        self.labels["check"].append(label)
-
-    def save(self, model: Any, condition: Any, label: str) -> None:
-        self.tx.save(model, condition=condition)
-        self.labels["put"].append(label)
-
-    def update(self, model: Any, actions: list[Any], condition: Any, label: str) -> None:
-        self.tx.update(model, actions=actions, condition=condition)
-        self.labels["update"].append(label)
-
-    def failed(self, exc: Exception) -> list[str]:
-        order = self.labels["check"] + self.labels["put"] + self.labels["update"]
-        return [label for label, code in zip(order, cancellation_codes(exc), strict=False) if code == CONDITION_FAILED]
+class CouponChanged(Exception):
+    """The coupon was not held by this order as expected (nothing changed); the caller decides whether the
+    transition goes ahead without it."""
 
 
-def _transact(build: Callable[[_Tx], None]) -> None:
-    """Run one transaction built by `build`, retrying DynamoDB's TransactionConflict; _Failed names what failed."""
-    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
-        tx: _Tx | None = None
-        try:
-            with TransactWrite(connection=connection()) as raw:
-                tx = _Tx(raw)
-                build(tx)
-            return
-        except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
-            if tx is None or "TransactionConflict" not in codes or CONDITION_FAILED in codes:
-                raise _Failed(tx, exc) from exc
-            if attempt == CONFLICT_ATTEMPTS:
-                raise Busy() from exc
-            time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not a secret
+class StepFailed(Exception):
+    """(issue 10) The condition of an extra step a campaign kind added to a transition failed; nothing changed."""
 
-
-class _Failed(Exception):
-    def __init__(self, tx: _Tx | None, exc: TransactWriteError) -> None:
-        super().__init__(str(exc))
-        self.labels = tx.failed(exc) if tx is not None else []
+    def __init__(self, labels: list[str]) -> None:
+        super().__init__(", ".join(labels))
+        self.labels = labels
 
 
 # --- reads --------------------------------------------------------------------------------------------
@@ -192,12 +146,14 @@ def get_order(order_id: str) -> Order | None:
         return None
 
 
-def member_orders(member_id: str, limit: int, after: dict[str, str] | None) -> tuple[list[Order], dict | None]:
-    """A member's orders, newest first; the key to continue after, or None on the last page."""
-    start = start_key(after)
+def member_orders(member_id: str, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
+    """A page of a member's orders, newest first, after the client's `cursor`; the next page's cursor (None: last).
+    A cursor not of this member's orders is a 400."""
+    after = cursors.start_key(cursor, ("PK", "SK", "GSI1PK", "GSI1SK"), GSI1PK=member_orders_pk(member_id))
     query = Order.gsi1.query(member_orders_pk(member_id), scan_index_forward=False, limit=limit + 1,
-                             last_evaluated_key=start)
-    return read_page(query, limit, index="GSI1")
+                             last_evaluated_key=start_key(after))
+    items, last = read_page(query, limit, index="GSI1")
+    return items, cursors.next_cursor(last)
 
 
 def read_for_order(member_id: str, store_id: str, skus: list[str], coupon_id: str | None
@@ -233,9 +189,6 @@ def read_for_order(member_id: str, store_id: str, skus: list[str], coupon_id: st
     return profile, stock, coupon
 
 
-# --- transitions --------------------------------------------------------------------------------------
-
-
 def new_order(order_id: str, member_id: str, store_id: str, lines: list[tuple[str, str, int, int]],
               total_fen: int, discount_fen: int, points_used: int, payable_fen: int, coupon_id: str | None,
               created_at: str, pay_deadline: str) -> Order:
@@ -250,143 +203,6 @@ def new_order(order_id: str, member_id: str, store_id: str, lines: list[tuple[st
     )
 
 
-CouponStep = Callable[[_Tx], None]  # adds the coupon's own change to a transaction (see services.orders)
-
-
-def place_order(order: Order, at: datetime, coupon_step: CouponStep | None = None) -> None:
-    """Reserve every line's stock (condition: enough left), the points (condition: the balance holds them) and the
-    coupon, and write the order, all or nothing. ReservationFailed says which reservation was refused."""
-
-    def build(tx: _Tx) -> None:
-        for sku, qty, _ in order.lines() if order.holds_store_stock else ():
-            # issue 15: `reserved` counts units held for unfinished orders (the till's stock sync subtracts them)
-            tx.update(StoreStock(*stock_key(order.store_id, sku)), [StoreStock.stock.add(-qty),
-                                                                    StoreStock.reserved.add(qty)],
-                      StoreStock.stock >= qty, f"stock:{sku}")
-        tx.save(order, Order.PK.does_not_exist(), "order")
-        if order.points_used:
-            ledger.debit_profile(tx.tx, order.member_id, int(order.points_used))
-            tx.labels["update"].append("points")  # one update, always added
-            tx.save(ledger.ledger_entry(order.member_id, -int(order.points_used), ledger.ORDER_POINTS_USED, at,
-                                        order_id=order.order_id, store_id=order.store_id),
-                    ledger.PointsLedgerEntry.SK.does_not_exist(), "ledger")
-        if coupon_step is not None:
-            coupon_step(tx)
-
-    try:
-        _transact(build)
-    except _Failed as failed:
-        for label in failed.labels:
-            if label.startswith("stock:"):
-                raise ReservationFailed("stock", label.split(":", 1)[1]) from None
-            if label in ("points", "coupon"):
-                raise ReservationFailed(label) from None
-        if failed.labels:  # (issue 10) a campaign kind's own step (its labels: flash_stock, flash_limit, group...)
-            raise ReservationFailed(failed.labels[0]) from None
-        raise
-
-
-def _release(tx: _Tx, order: Order, at: datetime, reason: str) -> None:
-    """Stock and points an order holds, given back (the coupon is the caller's `coupon_step`)."""
-    if order.campaign_kind:  # (issue 10) the campaign kind's own reservation (a flash sale's unit)
-        from storeloop.data import campaign_orders
-
-        campaign_orders.release(tx, order)
-    for sku, qty, _ in order.lines() if order.holds_store_stock else ():
-        tx.update(StoreStock(*stock_key(order.store_id, sku)), [StoreStock.stock.add(qty),
-                                                                StoreStock.reserved.add(-qty)], None, f"stock:{sku}")
-    if order.points_used:
-        if ledger.credit_profile(tx.tx, order.member_id, points=int(order.points_used)):
-            tx.labels["update"].append("points")
-        tx.save(ledger.ledger_entry(order.member_id, int(order.points_used), reason, at, order_id=order.order_id,
-                                    store_id=order.store_id), ledger.PointsLedgerEntry.SK.does_not_exist(), "ledger")
-
-
-def cancel_order(order: Order, at: datetime, reason: str, coupon_step: CouponStep | None = None) -> None:
-    """pending_payment → cancelled, releasing stock, points and coupon exactly once. StatusChanged if not pending."""
-
-    def build(tx: _Tx) -> None:
-        tx.update(Order(order.PK, order.SK), [Order.status.set(CANCELLED), Order.cancelled_at.set(to_rfc3339(at)),
-                                              Order.cancel_reason.set(reason)],
-                  Order.status == PENDING_PAYMENT, "order")
-        _release(tx, order, at, ledger.ORDER_POINTS_RELEASED)
-        if coupon_step is not None:
-            coupon_step(tx)
-
-    _run_transition(build)
-
-
-def mark_paid(order: Order, at: datetime, transaction_id: str, pickup_code: str, points_earned: int,
-              coupon_step: CouponStep | None = None, join_campaign_id: str | None = None,
-              join_source: str | None = None) -> None:
-    """pending_payment → paid: pickup code, points earned, lifetime spend, membership, coupon redeemed, once."""
-    stamp = to_rfc3339(at)
-
-    def build(tx: _Tx) -> None:
-        tx.update(Order(order.PK, order.SK), [
-            Order.status.set(PAID), Order.paid_at.set(stamp), Order.transaction_id.set(transaction_id),
-            Order.pickup_code.set(pickup_code), Order.points_earned.set(points_earned),
-        ], Order.status == PENDING_PAYMENT, "order")
-        if ledger.credit_profile(tx.tx, order.member_id, points=points_earned, spend_fen=int(order.payable_fen),
-                                 join_at=stamp, join_store_id=order.store_id, join_campaign_id=join_campaign_id,
-                                 join_source=join_source):
-            tx.labels["update"].append("profile")
-        if points_earned:
-            tx.save(ledger.ledger_entry(order.member_id, points_earned, ledger.ORDER_POINTS_EARNED, at,
-                                        order_id=order.order_id, store_id=order.store_id),
-                    ledger.PointsLedgerEntry.SK.does_not_exist(), "ledger")
-        if coupon_step is not None:
-            coupon_step(tx)
-
-    _run_transition(build)
-
-
-def mark_paid_after_cancel(order: Order, at: datetime, transaction_id: str) -> None:
-    """A payment for an order already cancelled: cancelled → refund_pending (auto refund), once."""
-
-    def build(tx: _Tx) -> None:
-        tx.update(Order(order.PK, order.SK), [
-            Order.status.set(REFUND_PENDING), Order.transaction_id.set(transaction_id), Order.auto_refund.set(True),
-            Order.refund_reason.set("paid after the order was cancelled"),
-            Order.refund_requested_at.set(to_rfc3339(at)), Order.refund_requested_by.set("system"),
-        ], (Order.status == CANCELLED) & Order.transaction_id.does_not_exist(), "order")
-
-    _run_transition(build)
-
-
-def complete_pickup(order: Order, at: datetime, staff_member_id: str) -> None:
-    """paid → completed, once."""
-
-    def build(tx: _Tx) -> None:
-        tx.update(Order(order.PK, order.SK), [Order.status.set(COMPLETED), Order.completed_at.set(to_rfc3339(at)),
-                                              Order.completed_by.set(staff_member_id)],
-                  Order.status == PAID, "order")
-        for sku, qty, _ in order.lines():  # issue 15: handed over, no longer held (the till's count drops now)
-            tx.update(StoreStock(*stock_key(order.store_id, sku)), [StoreStock.reserved.add(-qty)], None,
-                      f"stock:{sku}")
-
-    _run_transition(build)
-
-
-def request_refund(order: Order, at: datetime, reason: str, by: str) -> None:
-    """paid or completed → refund_pending, once. An order not yet picked up gives its stock back: the goods never
-    left the store. Points move when WeChat confirms the refund (`complete_refund`)."""
-    was = order.status
-
-    def build(tx: _Tx) -> None:
-        tx.update(Order(order.PK, order.SK), [
-            Order.status.set(REFUND_PENDING), Order.refund_reason.set(reason),
-            Order.refund_requested_at.set(to_rfc3339(at)), Order.refund_requested_by.set(by),
-        ], Order.status == was, "order")
-        if was == PAID and order.holds_store_stock:
-            for sku, qty, _ in order.lines():
-                tx.update(StoreStock(*stock_key(order.store_id, sku)), [StoreStock.stock.add(qty),
-                                                                        StoreStock.reserved.add(-qty)], None,
-                          f"stock:{sku}")
-
-    _run_transition(build)
-
-
 def record_refund_accepted(order: Order, refund_id: str) -> None:
     """WeChat accepted the refund request (its refund_id); idempotent, and only while the refund is pending."""
     try:
@@ -395,103 +211,3 @@ def record_refund_accepted(order: Order, refund_id: str) -> None:
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise  # otherwise the refund notification already moved the order on: fine
-
-
-def complete_refund(order: Order, at: datetime, balance: int | None, coupon_step: CouponStep | None = None) -> int:
-    """refund_pending → refunded, once. For a refund of a paid order: the points it used given back, the points it
-    earned taken back, never below zero (`balance` is the balance just read; the update is conditional on it, so a
-    concurrent change retries the caller instead of being overwritten). Returns the points taken back."""
-    from storeloop.domain.points import clawback
-
-    stamp = to_rfc3339(at)
-    returned = int(order.points_used or 0)
-    earned = int(order.points_earned or 0)
-    taken, shortfall = (0, 0)
-    if not order.auto_refund and balance is not None:
-        taken, shortfall = clawback(balance + returned, earned)
-
-    def build(tx: _Tx) -> None:
-        tx.update(Order(order.PK, order.SK), [Order.status.set(REFUNDED), Order.refunded_at.set(stamp),
-                                              Order.points_clawed_back.set(taken)],
-                  Order.status == REFUND_PENDING, "order")
-        if coupon_step is not None:  # issue 9: return_on_refund gives the coupon back in the same transaction
-            coupon_step(tx)
-        if order.auto_refund or balance is None:
-            return  # a late payment's order earned nothing and holds nothing: only the money goes back
-        ledger.set_balance(tx.tx, order.member_id, balance, balance + returned - taken, -int(order.payable_fen))
-        tx.labels["update"].append("balance")
-        if returned:
-            tx.save(ledger.ledger_entry(order.member_id, returned, ledger.REFUND_POINTS_RETURNED, at,
-                                        order_id=order.order_id, store_id=order.store_id),
-                    ledger.PointsLedgerEntry.SK.does_not_exist(), "ledger")
-        if earned:
-            # A microsecond later, so the statement lists the return before the clawback.
-            tx.save(ledger.ledger_entry(order.member_id, -taken, ledger.REFUND_CLAWBACK, at + timedelta(microseconds=1),
-                                        order_id=order.order_id,
-                                        store_id=order.store_id, shortfall=shortfall),
-                    ledger.PointsLedgerEntry.SK.does_not_exist(), "ledger")
-
-    _run_transition(build)
-    return taken
-
-
-class BalanceChanged(Exception):
-    """The balance moved between reading it and the refund's transaction: read again and retry."""
-
-
-class CouponChanged(Exception):
-    """The coupon was not held by this order as expected (nothing changed); the caller decides whether the
-    transition goes ahead without it."""
-
-
-def _run_transition(build: Callable[[_Tx], None]) -> None:
-    try:
-        _transact(build)
-    except _Failed as failed:
-        if "order" in failed.labels:
-            raise StatusChanged() from None
-        if "balance" in failed.labels:
-            raise BalanceChanged() from None
-        if "coupon" in failed.labels:
-            raise CouponChanged() from None
-        if failed.labels:  # (issue 10) a campaign kind's own step (a group's count)
-            raise StepFailed(failed.labels) from None
-        raise
-
-
-class StepFailed(Exception):
-    """(issue 10) The condition of an extra step a campaign kind added to a transition failed; nothing changed."""
-
-    def __init__(self, labels: list[str]) -> None:
-        super().__init__(", ".join(labels))
-        self.labels = labels
-
-
-# --- (issue 10) a payment the order's campaign cannot take --------------------------------------------
-
-
-def refuse_payment(order: Order, at: datetime, transaction_id: str, reason: str) -> None:
-    """pending_payment → refund_pending (auto refund) for a payment that arrived for a full or failed group: what
-    the order held is released, as a cancel would, and the money goes back. StatusChanged if not pending."""
-
-    def build(tx: _Tx) -> None:
-        tx.update(Order(order.PK, order.SK), [
-            Order.status.set(REFUND_PENDING), Order.transaction_id.set(transaction_id), Order.auto_refund.set(True),
-            Order.refund_reason.set(reason), Order.cancelled_at.set(to_rfc3339(at)), Order.cancel_reason.set(reason),
-            Order.refund_requested_at.set(to_rfc3339(at)), Order.refund_requested_by.set("system"),
-        ], Order.status == PENDING_PAYMENT, "order")
-        _release(tx, order, at, ledger.ORDER_POINTS_RELEASED)
-
-    _run_transition(build)
-
-
-def retry(run: Callable[[], T], on: type[Exception], attempts: int = CONFLICT_ATTEMPTS) -> T:
-    """Run `run` again while it raises `on` (an optimistic condition lost to a concurrent change)."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return run()
-        except on:
-            if attempt == attempts:
-                raise
-            time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not a secret
-    raise AssertionError("unreachable")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
@@ -220,12 +220,15 @@ def claim_pos_sale(store_id: str, sale_id: str, member_id: str | None, total_fen
     return existing
 
 
-def note_redeemed(tx: TransactWrite, store_id: str, sale_id: str, code: str, token: str) -> None:
-    """Add to a coupon's redemption transaction the note that this sale redeemed it (only while we hold the claim),
-    so a run taking over after a crash does not redeem it again."""
-    appended = PosSale.coupons_redeemed.set(PosSale.coupons_redeemed.append([code]))
-    tx.update(PosSale(*pos_sale_key(store_id, sale_id)), actions=[appended],
-              condition=(PosSale.claim_token == token) & (PosSale.status == "processing"))
+def note_redeemed(store_id: str, sale_id: str, code: str, token: str) -> Callable[[TransactWrite], None]:
+    """The step a coupon's redemption transaction carries (`tx_extra`): the note that this sale redeemed it (only
+    while we hold the claim), so a run taking over after a crash does not redeem it again."""
+
+    def step(tx: TransactWrite) -> None:
+        appended = PosSale.coupons_redeemed.set(PosSale.coupons_redeemed.append([code]))
+        tx.update(PosSale(*pos_sale_key(store_id, sale_id)), actions=[appended],
+                  condition=(PosSale.claim_token == token) & (PosSale.status == "processing"))
+    return step
 
 
 def finish_pos_sale(sale: PosSale, token: str, points: int, answer: dict[str, Any]) -> None:

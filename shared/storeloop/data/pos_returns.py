@@ -18,8 +18,9 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from storeloop.data import points as ledger
-from storeloop.data.coupons import Coupon, Verification, coupon_pk, verification_pk
+from storeloop.data.coupons import Coupon, coupon_pk
 from storeloop.data.models import Entity, connection
+from storeloop.data.verification import Verification, verification_pk
 from storeloop.domain.clock import to_rfc3339
 
 POS_RETURN_CLAWBACK = "pos_return_clawback"  # ledger reason: the points a till return took back

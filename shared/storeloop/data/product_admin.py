@@ -16,6 +16,7 @@ from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from storeloop.data import cursors
 from storeloop.data.models import cancellation_codes, connection, read_page, start_key
 from storeloop.data.products import PRODUCTS_PARTITION, Product, StoreStock, product_pk, stock_key
 
@@ -29,6 +30,10 @@ class ProductGone(Exception):
 
 class TooManyStores(Exception):
     pass
+
+
+class Changed(Exception):
+    """The product or a stock item changed between reading and writing it; nothing changed."""
 
 
 class Busy(Exception):
@@ -47,11 +52,12 @@ def get(sku: str) -> ManagedProduct | None:
         return None
 
 
-def list_products(limit: int, after: dict[str, str] | None) -> tuple[list[ManagedProduct], dict | None]:
-    """Every product by sku: Query GSI1 `PRODUCTS`, `limit + 1`."""
+def list_products(limit: int, cursor: str | None) -> tuple[list[ManagedProduct], str | None]:
+    """A page of every product by sku (Query GSI1 `PRODUCTS`, `limit + 1`) after the client's `cursor`; the next."""
+    after = cursors.start_key(cursor, ("PK", "SK", "GSI1PK", "GSI1SK"), GSI1PK=PRODUCTS_PARTITION, SK="PRODUCT")
     items, last = read_page(ManagedProduct.gsi1.query(PRODUCTS_PARTITION, limit=limit + 1,
                                                       last_evaluated_key=start_key(after)), limit, index="GSI1")
-    return cast(list[ManagedProduct], items), last
+    return cast(list[ManagedProduct], items), cursors.next_cursor(last)
 
 
 def stock_of(products: list[ManagedProduct]) -> dict[str, dict[str, int]]:
@@ -64,20 +70,28 @@ def stock_of(products: list[ManagedProduct]) -> dict[str, dict[str, int]]:
 
 
 def edit(product: ManagedProduct, changes: dict[str, Any], at: str) -> None:
-    """The product and every store's copy in one transaction, conditional on the product's store list as read."""
+    """The product and every store's copy in one transaction, conditional on the product's store list as read.
+    Changed when it did not apply because the product changed meanwhile (a restock added a store, an order held a
+    stock item): read it again."""
     stores = sorted(product.store_ids or ())
     if len(stores) > MAX_STORES:
         raise TooManyStores()
-    with TransactWrite(connection=connection()) as tx:
-        actions = [getattr(ManagedProduct, k).set(v) for k, v in changes.items()]
-        tx.update(ManagedProduct(product_pk(product.sku), "PRODUCT"),
-                  actions=actions + [ManagedProduct.updated_at.set(at)],
-                  condition=ManagedProduct.PK.exists() & (
-                      ManagedProduct.store_ids == set(stores) if stores else ManagedProduct.store_ids.does_not_exist()))
-        for store_id in stores:
-            pk, sk = stock_key(store_id, product.sku)
-            tx.update(StoreStock(pk, sk), actions=[getattr(StoreStock, k).set(v) for k, v in changes.items()],
-                      condition=StoreStock.PK.exists())
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            actions = [getattr(ManagedProduct, k).set(v) for k, v in changes.items()]
+            tx.update(ManagedProduct(product_pk(product.sku), "PRODUCT"),
+                      actions=actions + [ManagedProduct.updated_at.set(at)],
+                      condition=ManagedProduct.PK.exists() & (
+                          ManagedProduct.store_ids == set(stores) if stores
+                          else ManagedProduct.store_ids.does_not_exist()))
+            for store_id in stores:
+                pk, sk = stock_key(store_id, product.sku)
+                tx.update(StoreStock(pk, sk), actions=[getattr(StoreStock, k).set(v) for k, v in changes.items()],
+                          condition=StoreStock.PK.exists())
+    except TransactWriteError as exc:
+        if not any(c in ("ConditionalCheckFailed", "TransactionConflict") for c in cancellation_codes(exc)):
+            raise
+        raise Changed() from None
 
 
 def restock(sku: str, store_id: str, add: int) -> int:

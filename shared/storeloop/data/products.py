@@ -78,6 +78,11 @@ def create_product(sku: str, name: str, price_fen: int, stock: dict[str, int], c
     return product
 
 
+def get_product(sku: str) -> Product | None:
+    """The catalogue's product (an eventually consistent read)."""
+    return next(iter(Product.batch_get([(product_pk(sku), "PRODUCT")])), None)
+
+
 def existing_skus(skus: list[str]) -> set[str]:
     keys = [(product_pk(s), "PRODUCT") for s in dict.fromkeys(skus)]
     return {p.sku for p in Product.batch_get(keys)} if keys else set()

@@ -21,7 +21,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from storeloop.data import members
+from storeloop.data import cursors, members
 from storeloop.data import points as ledger
 from storeloop.data.coupons import (
     Coupon,
@@ -118,9 +118,12 @@ def get_reward(reward_id: str, *, consistent: bool = False) -> Reward | None:
         return None
 
 
-def list_rewards(limit: int, after: dict[str, str] | None) -> tuple[list[Reward], dict | None]:
+def list_rewards(limit: int, cursor: str | None) -> tuple[list[Reward], str | None]:
+    """A page of the rewards, newest first, after the client's `cursor`; the next page's cursor (None: the last)."""
+    after = cursors.start_key(cursor, ("PK", "SK", "GSI1PK", "GSI1SK"), GSI1PK=INDEX_PK)
     query = Reward.gsi1.query(INDEX_PK, scan_index_forward=False, limit=limit + 1, last_evaluated_key=start_key(after))
-    return read_page(query, limit, index="GSI1")
+    items, last = read_page(query, limit, index="GSI1")
+    return items, cursors.next_cursor(last)
 
 
 def get_redemption(redemption_id: str) -> Redemption | None:

@@ -16,6 +16,7 @@ from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from storeloop.data import cursors
 from storeloop.data.members import StaffAssignment, member_pk
 from storeloop.data.models import Entity, cancellation_codes, connection, read_page, start_key
 from storeloop.domain.clock import now, to_rfc3339
@@ -125,18 +126,22 @@ def revoke(member_id: str) -> StaffRecord | None:
     return _change(member_id, None, [])
 
 
-def list_all(limit: int, after: dict[str, str] | None) -> tuple[list[StaffRecord], dict | None]:
-    """Every staff member by member id (GSI1 `STAFF`)."""
+def list_all(limit: int, cursor: str | None) -> tuple[list[StaffRecord], str | None]:
+    """A page of every staff member by member id (GSI1 `STAFF`), after the client's `cursor`; the next cursor."""
+    after = cursors.start_key(cursor, ("PK", "SK", "GSI1PK", "GSI1SK"), GSI1PK=STAFF_PARTITION)
     query = StaffRecord.gsi1.query(STAFF_PARTITION, limit=limit + 1, last_evaluated_key=start_key(after))
-    return read_page(query, limit, index="GSI1")  # type: ignore[arg-type]
+    items, last = read_page(query, limit, index="GSI1")
+    return items, cursors.next_cursor(last)  # type: ignore[return-value]
 
 
-def list_of_store(store_id: str, limit: int, after: dict[str, str] | None) -> tuple[list[StaffRecord], dict | None]:
-    """The staff of one store (Query `STORE#<id>#STAFF`), then their assignments (BatchGetItem)."""
+def list_of_store(store_id: str, limit: int, cursor: str | None) -> tuple[list[StaffRecord], str | None]:
+    """A page of the staff of one store (Query `STORE#<id>#STAFF`), then their assignments (BatchGetItem), after the
+    client's `cursor`; the next cursor."""
+    after = cursors.start_key(cursor, ("PK", "SK"), PK=store_staff_pk(store_id))
     links, last = read_page(StoreStaffLink.query(store_staff_pk(store_id), limit=limit + 1,
                                                  last_evaluated_key=start_key(after)), limit)
     found = {s.member_id: s for s in _batch(str(link.member_id) for link in links)}
-    return [found[str(link.member_id)] for link in links if str(link.member_id) in found], last
+    return [found[str(link.member_id)] for link in links if str(link.member_id) in found], cursors.next_cursor(last)
 
 
 def _batch(member_ids: Iterable[str]) -> list[StaffRecord]:

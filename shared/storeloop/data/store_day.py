@@ -2,7 +2,7 @@
 
 Keys (docs/data-model.md, "The store's own day"):
 - visits        GSI2 `STORE#<store>#APPTS#<date>` / `<slot start>#<id>` (the appointment item, data/appointments.py)
-- verifications GSI1 `STORE#<store>#VERIFICATIONS` / `<verified_at>#<id>` (the verification, data/coupons.py)
+- verifications GSI1 `STORE#<store>#VERIFICATIONS` / `<verified_at>#<id>` (the verification, data/verification.py)
 - pickups       `STORE#<store>#PICKUPS` / `<paid_at>#<order_id>`: one item per paid order waiting to be picked up,
                 put and deleted by the MainTable stream consumer as an order becomes and stops being `paid`
                 (`pickup_index_changes`), so no order path writes it; reads confirm each order's status.
@@ -18,11 +18,11 @@ from pynamodb.attributes import UnicodeAttribute
 
 from storeloop.data.appointments import Appointment, store_day_index_pk
 from storeloop.data.connection import dynamodb_client
-from storeloop.data.coupons import Verification
 from storeloop.data.members import MemberProfile, member_pk
 from storeloop.data.models import Entity, read_page, start_key
 from storeloop.data.orders import PAID, Order, order_pk
 from storeloop.data.raw import item_from_raw, item_to_raw, table_name
+from storeloop.data.verification import Verification
 
 WRITE_ATTEMPTS = 5
 

@@ -17,6 +17,7 @@ from typing import Any, cast
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
+from storeloop.data import cursors
 from storeloop.data.models import Entity, read_page, start_key
 from storeloop.domain.clock import parse_rfc3339, to_rfc3339
 
@@ -30,6 +31,14 @@ ACTIVE, PAUSED = "active", "paused"
 # delivery status
 PENDING, DELIVERED, RETRYING, DEAD_LETTERED, SKIPPED_PAUSED = (
     "pending", "delivered", "retrying", "dead_lettered", "paused")
+
+
+class AlreadyExists(Exception):
+    """An endpoint with this id exists already (a retried registration under the same Idempotency-Key)."""
+
+
+class SecretChanged(Exception):
+    """The endpoint's secret changed between reading and rotating it (another rotation at the same moment)."""
 
 
 def endpoint_pk(endpoint_id: str) -> str:
@@ -118,7 +127,12 @@ def create_endpoint(endpoint_id: str, url: str, events: list[str], secret_enc: s
     item = WebhookEndpoint(endpoint_pk(endpoint_id), "ENDPOINT", GSI1PK=ENDPOINTS_PK,
                            GSI1SK=f"{created_at}#{endpoint_id}", endpoint_id=endpoint_id, url=url, events=events,
                            status=ACTIVE, secret_enc=secret_enc, created_at=created_at, created_by=created_by)
-    item.save(condition=WebhookEndpoint.PK.does_not_exist())
+    try:
+        item.save(condition=WebhookEndpoint.PK.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise AlreadyExists(endpoint_id) from None
+        raise
     return item
 
 
@@ -129,9 +143,12 @@ def get_endpoint(endpoint_id: str, *, consistent: bool = False) -> WebhookEndpoi
         return None
 
 
-def list_endpoints(limit: int, after: dict[str, str] | None) -> tuple[list[WebhookEndpoint], dict | None]:
+def list_endpoints(limit: int, cursor: str | None) -> tuple[list[WebhookEndpoint], str | None]:
+    """A page of the endpoints, oldest first, after the client's `cursor`; the next page's cursor (None: the last)."""
+    after = cursors.start_key(cursor, ("PK", "SK", "GSI1PK", "GSI1SK"), GSI1PK=ENDPOINTS_PK)
     query = WebhookEndpoint.gsi1.query(ENDPOINTS_PK, limit=limit + 1, last_evaluated_key=start_key(after))
-    return read_page(query, limit, index="GSI1")
+    items, last = read_page(query, limit, index="GSI1")
+    return items, cursors.next_cursor(last)
 
 
 def all_endpoints() -> list[WebhookEndpoint]:
@@ -142,12 +159,18 @@ def all_endpoints() -> list[WebhookEndpoint]:
 def rotate_secret(endpoint: WebhookEndpoint, new_enc: str, previous_enc: str, previous_valid_until: str,
                   at: str) -> None:
     """The new secret signs from now; the one it replaces (read just before) keeps signing until the grace ends.
-    Conditional on the secret read, so two rotations racing cannot both keep "their" previous secret."""
-    endpoint.update(actions=[WebhookEndpoint.secret_enc.set(new_enc),
-                             WebhookEndpoint.previous_secret_enc.set(previous_enc),
-                             WebhookEndpoint.previous_valid_until.set(previous_valid_until),
-                             WebhookEndpoint.secret_rotated_at.set(at)],
-                    condition=WebhookEndpoint.secret_enc == endpoint.secret_enc)
+    Conditional on the secret read, so two rotations racing cannot both keep "their" previous secret: the one that
+    loses raises SecretChanged."""
+    try:
+        endpoint.update(actions=[WebhookEndpoint.secret_enc.set(new_enc),
+                                 WebhookEndpoint.previous_secret_enc.set(previous_enc),
+                                 WebhookEndpoint.previous_valid_until.set(previous_valid_until),
+                                 WebhookEndpoint.secret_rotated_at.set(at)],
+                        condition=WebhookEndpoint.secret_enc == endpoint.secret_enc)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise SecretChanged(endpoint.endpoint_id) from None
+        raise
 
 
 def note_success(endpoint_id: str, at: str) -> None:
@@ -255,9 +278,11 @@ def set_delivery_status(delivery: WebhookDelivery, status: str) -> None:
     delivery.update(actions=[WebhookDelivery.status.set(status)], condition=WebhookDelivery.status != DELIVERED)
 
 
-def deliveries(endpoint_id: str, limit: int, after: dict[str, str] | None
-               ) -> tuple[list[WebhookDelivery], dict | None]:
-    """An endpoint's deliveries, newest first."""
+def deliveries(endpoint_id: str, limit: int, cursor: str | None) -> tuple[list[WebhookDelivery], str | None]:
+    """A page of an endpoint's deliveries, newest first, after the client's `cursor`; the next page's cursor."""
+    after = cursors.start_key(cursor, ("PK", "SK"), check=lambda key: key["SK"].startswith(DELIVERY_PREFIX),
+                              PK=endpoint_pk(endpoint_id))
     query = WebhookDelivery.query(endpoint_pk(endpoint_id), WebhookDelivery.SK.startswith(DELIVERY_PREFIX),
                                   scan_index_forward=False, limit=limit + 1, last_evaluated_key=start_key(after))
-    return read_page(query, limit)
+    items, last = read_page(query, limit)
+    return items, cursors.next_cursor(last)

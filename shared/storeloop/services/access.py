@@ -12,7 +12,7 @@ import re
 
 from aws_lambda_powertools import Logger
 
-from storeloop.api.pagination import decode_cursor, encode_cursor
+from storeloop import aws
 from storeloop.data import staff
 from storeloop.errors import NotFound, RateLimited, ValidationFailed
 from storeloop.schemas.staff import StaffList, StaffMemberOut, StaffRevokedOut
@@ -29,7 +29,7 @@ def on_access_revoked(member_id: str) -> None:
     seen would keep its old roles until the entry expires: flush the stage's cache (FlushStageAuthorizersCache).
     It is keyed by token, not member, so the whole stage is flushed: every caller's next request runs the
     authorizer once more (docs/capacity.md, "The authorizer cache"). It is a control-plane call with a low rate
-    limit: botocore retries it (standard mode, throttling included), and we do not loop. If it still fails, the
+    limit: the AWS client retries it (standard mode, throttling included), and we do not loop. If it still fails, the
     revocation stands in the table and the old entries expire within the TTL; a metric and an error log say so.
     """
     logger.info("access revoked", extra={"member_id": member_id})
@@ -38,7 +38,6 @@ def on_access_revoked(member_id: str) -> None:
 
 def flush_authorizer_cache() -> bool:
     """Flush the authorizer cache of the stage serving this request; False when there is none or it failed."""
-    from storeloop.data.connection import aws_client
     from storeloop.runtime import request_stage
 
     stage = request_stage.get()
@@ -46,7 +45,7 @@ def flush_authorizer_cache() -> bool:
         return False  # not behind API Gateway (a task, a test calling the service): nothing is cached for it
     api_id, stage_name = stage
     try:
-        aws_client("apigateway").flush_stage_authorizers_cache(restApiId=api_id, stageName=stage_name)
+        aws.flush_authorizer_cache(api_id, stage_name)
     except Exception as exc:  # noqa: BLE001 - the revocation itself has happened; the TTL bounds the rest
         from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -88,15 +87,9 @@ def revoke_staff(member_id: str) -> StaffRevokedOut:
 
 
 def list_staff(store_id: str | None, limit: int, cursor: str | None) -> StaffList:
-    key = decode_cursor(cursor)
-    expected = {"PK", "SK", "GSI1PK", "GSI1SK"} if store_id is None else {"PK", "SK"}
-    if key is not None and (set(key) != expected or not all(isinstance(v, str) for v in key.values())
-                            or (store_id is None and key.get("GSI1PK") != staff.STAFF_PARTITION)
-                            or (store_id is not None and key.get("PK") != staff.store_staff_pk(store_id))):
-        raise ValidationFailed("cursor is not valid", details=[{"field": "cursor", "issue": "invalid"}])
-    found, last = staff.list_all(limit, key) if store_id is None else staff.list_of_store(store_id, limit, key)
+    found, after = staff.list_all(limit, cursor) if store_id is None else staff.list_of_store(store_id, limit, cursor)
     return StaffList(items=[StaffMemberOut(member_id=s.member_id, role=s.role, store_ids=[str(x) for x in s.store_ids],
-                                           updated_at=s.updated_at) for s in found], next=encode_cursor(last))
+                                           updated_at=s.updated_at) for s in found], next=after)
 
 
 def on_member_erased(member_id: str) -> None:

@@ -9,23 +9,20 @@ A task that finds the campaign cancelled (a cancel racing the flow) answers so, 
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from storeloop.data import campaign_flow as data
-from storeloop.data import campaigns as campaign_data
-from storeloop.data import coupons as coupon_data
-from storeloop.data.connection import aws_client
+from storeloop import aws
+from storeloop.data import campaign_flow, campaigns, coupons
 from storeloop.domain import clock
 from storeloop.domain.clock import CN_TZ, parse_rfc3339, to_rfc3339
 from storeloop.schemas.campaigns import CampaignReport, TemplateReport
 from storeloop.services import messages
 from storeloop.services.consents import MARKETING_MESSAGES
-from storeloop.settings import Settings, get_settings
+from storeloop.settings import get_settings
 
 logger = Logger(service="storeloop")
 
@@ -67,54 +64,43 @@ def _display_time(value: str) -> str:
 
 # ---------------------------------------------------------------- start and stop (publish, cancel)
 
-def _stepfunctions(settings: Settings) -> Any:
-    return aws_client("stepfunctions")
-
-
-def flow_input(campaign: campaign_data.Campaign) -> dict[str, str]:
+def flow_input(campaign: campaigns.Campaign) -> dict[str, str]:
     """The execution's input: the same for every publish of a campaign, so StartExecution is idempotent."""
     return {"campaign_id": campaign.campaign_id, "starts_at": utc_z(parse_rfc3339(campaign.starts_at)),
             "ends_at": utc_z(parse_rfc3339(campaign.ends_at))}
 
 
-def start_flow(campaign: campaign_data.Campaign) -> str:
+def start_flow(campaign: campaigns.Campaign) -> str:
     """StartExecution named after the campaign, and its ARN stored on the campaign; returns the ARN.
 
     A running execution with that name and input is answered again by Step Functions; ExecutionAlreadyExists
     (it has closed) means the flow already ran, which is success too.
     """
-    from botocore.exceptions import ClientError
-
     settings = get_settings()
     if not settings.campaign_state_machine_arn:
         raise RuntimeError("CAMPAIGN_STATE_MACHINE_ARN is not set for this function (see template.yaml)")
-    sfn = _stepfunctions(settings)
-    try:
-        arn = sfn.start_execution(stateMachineArn=settings.campaign_state_machine_arn, name=campaign.campaign_id,
-                                  input=json.dumps(flow_input(campaign)))["executionArn"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
-            raise
+    arn = aws.start_execution(settings.campaign_state_machine_arn, campaign.campaign_id, flow_input(campaign),
+                              exists_ok=True)
+    if arn is None:
         arn = settings.campaign_state_machine_arn.replace(":stateMachine:", ":execution:") + f":{campaign.campaign_id}"
-    data.record_execution(campaign.campaign_id, arn)
+    campaign_flow.record_execution(campaign.campaign_id, arn)
     logger.info("campaign flow started", extra={"campaign_id": campaign.campaign_id})
     return arn
 
 
-def stop_flow(campaign: campaign_data.Campaign) -> None:
+def stop_flow(campaign: campaigns.Campaign) -> None:
     """StopExecution of the campaign's execution, if one was started; stopping twice is fine.
 
     Best effort: the cancel itself is the conditional status write before this. An execution that could not be
     stopped stops itself: each of its tasks finds the campaign cancelled, sends nothing and ends the flow.
     """
-    state = data.get_state(campaign.campaign_id)
+    state = campaign_flow.get_state(campaign.campaign_id)
     if state is None or not state.execution_arn:
         return  # a draft: no flow
     try:
-        _stepfunctions(get_settings()).stop_execution(executionArn=state.execution_arn, error="CampaignCancelled",
-                                                      cause="the campaign was cancelled")
+        aws.stop_execution(state.execution_arn, "CampaignCancelled", "the campaign was cancelled")
     except Exception as exc:  # noqa: BLE001 - see above: never fail a cancel that has happened
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+        code = aws.error_code(exc)
         if code != "ExecutionDoesNotExist":
             logger.warning("campaign flow not stopped; its tasks will find the campaign cancelled",
                            extra={"campaign_id": campaign.campaign_id, "error": code})
@@ -133,42 +119,42 @@ def task_campaign_id(event: dict) -> str:
     return campaign_id
 
 
-def _campaign(campaign_id: str) -> campaign_data.Campaign | None:
-    return campaign_data.get_campaign(campaign_id, consistent=True)
+def _campaign(campaign_id: str) -> campaigns.Campaign | None:
+    return campaigns.get_campaign(campaign_id, consistent=True)
 
 
 def go_live(campaign_id: str) -> dict[str, Any]:
     """scheduled → live; answers when to remind (UTC, or None: no message template, or the time has passed)."""
     campaign = _campaign(campaign_id)
-    if campaign is None or campaign.status == campaign_data.CANCELLED:
+    if campaign is None or campaign.status == campaigns.CANCELLED:
         return {"campaign_id": campaign_id, "status": "cancelled" if campaign else "gone", "reminder_at": None}
     _not_before(parse_rfc3339(campaign.starts_at))
     now = clock.now()
-    if campaign.status == campaign_data.SCHEDULED:
+    if campaign.status == campaigns.SCHEDULED:
         try:
-            data.set_status(campaign_id, data.LIVE, campaign_data.SCHEDULED, to_rfc3339(now),
-                            data.CampaignFlowState.live_at)
-        except data.NotChanged:
+            campaign_flow.set_status(campaign_id, campaign_flow.LIVE, campaigns.SCHEDULED, to_rfc3339(now),
+                            campaign_flow.CampaignFlowState.live_at)
+        except campaign_flow.NotChanged:
             campaign = _campaign(campaign_id)
-            if campaign is None or campaign.status == campaign_data.CANCELLED:
+            if campaign is None or campaign.status == campaigns.CANCELLED:
                 return {"campaign_id": campaign_id, "status": "cancelled", "reminder_at": None}
-    if campaign.status not in (campaign_data.SCHEDULED, data.LIVE, data.ENDED, campaign_data.PAUSED):
+    if campaign.status not in (campaigns.SCHEDULED, campaign_flow.LIVE, campaign_flow.ENDED, campaigns.PAUSED):
         raise RuntimeError(f"campaign {campaign_id} is {campaign.status}, not published")
     remind = reminder_time(parse_rfc3339(campaign.starts_at), parse_rfc3339(campaign.ends_at))
     reminder_at = utc_z(remind) if campaign.reminder_template_id and remind > now else None
     logger.info("campaign live", extra={"campaign_id": campaign_id, "reminder_at": reminder_at})
-    return {"campaign_id": campaign_id, "status": data.LIVE, "reminder_at": reminder_at}
+    return {"campaign_id": campaign_id, "status": campaign_flow.LIVE, "reminder_at": reminder_at}
 
 
-def _running(campaign_id: str) -> campaign_data.Campaign | None:
+def _running(campaign_id: str) -> campaigns.Campaign | None:
     """The campaign if it is live and has a message template; None: nothing to send."""
     campaign = _campaign(campaign_id)
-    if campaign is None or campaign.status != data.LIVE or not campaign.reminder_template_id:
+    if campaign is None or campaign.status != campaign_flow.LIVE or not campaign.reminder_template_id:
         return None
     return campaign
 
 
-def _queue(campaign: campaign_data.Campaign, member_ids: list[str], kind: str, note: str) -> int:
+def _queue(campaign: campaigns.Campaign, member_ids: list[str], kind: str, note: str) -> int:
     template_id = str(campaign.reminder_template_id)
     fields = {"thing1": campaign.name[:20], "time2": _display_time(campaign.ends_at), "thing3": note}
     page = f"pages/campaign/index?id={campaign.campaign_id}"
@@ -179,7 +165,7 @@ def _queue(campaign: campaign_data.Campaign, member_ids: list[str], kind: str, n
     return len(batch)
 
 
-def _in_audience(campaign: campaign_data.Campaign, members: list[str]) -> list[str]:
+def _in_audience(campaign: campaigns.Campaign, members: list[str]) -> list[str]:
     """Issue 9: a campaign with an audience messages its segment only (one BatchGetItem of the page's profiles)."""
     if not campaign.audience_segment_id or not members:
         return members
@@ -195,9 +181,9 @@ def notify_page(campaign_id: str, cursor: str | None, queued: int) -> dict[str, 
     campaign = _running(campaign_id)
     if campaign is None:
         return {"campaign_id": campaign_id, "cursor": None, "queued": queued}
-    members, after = data.grant_holders_page(str(campaign.reminder_template_id), cursor, PAGE_SIZE)
+    members, after = campaign_flow.grant_holders_page(str(campaign.reminder_template_id), cursor, PAGE_SIZE)
     members = _in_audience(campaign, members)  # issue 9
-    reachable = data.consenting(members, MARKETING_MESSAGES)
+    reachable = campaign_flow.consenting(members, MARKETING_MESSAGES)
     sent = _queue(campaign, [m for m in members if m in reachable], "launch", "活动已开始，领券到店")
     logger.info("campaign audience page queued", extra={"campaign_id": campaign_id, "queued": sent})
     return {"campaign_id": campaign_id, "cursor": after, "queued": queued + sent}
@@ -214,12 +200,12 @@ def remind_page(campaign_id: str, cursor: str | None, queued: int) -> dict[str, 
     campaign = _running(campaign_id)
     if campaign is None:
         return {"campaign_id": campaign_id, "cursor": None, "queued": queued}
-    members, after = data.grant_holders_page(str(campaign.reminder_template_id), cursor, PAGE_SIZE)
+    members, after = campaign_flow.grant_holders_page(str(campaign.reminder_template_id), cursor, PAGE_SIZE)
     members = _in_audience(campaign, members)  # issue 9
-    claimed = data.claimed_any(members, campaign.template_id_list())
-    reachable = data.consenting(claimed, MARKETING_MESSAGES)
+    claimed = campaign_flow.claimed_any(members, campaign.template_id_list())
+    reachable = campaign_flow.consenting(claimed, MARKETING_MESSAGES)
     now = to_rfc3339(clock.now())
-    holders = [m for m in members if m in reachable and data.has_unredeemed_coupon(m, campaign_id, now)]
+    holders = [m for m in members if m in reachable and campaign_flow.has_unredeemed_coupon(m, campaign_id, now)]
     sent = _queue(campaign, holders, "reminder", "您的优惠券尚未使用")
     logger.info("campaign reminder page queued", extra={"campaign_id": campaign_id, "queued": sent})
     return {"campaign_id": campaign_id, "cursor": after, "queued": queued + sent}
@@ -228,21 +214,21 @@ def remind_page(campaign_id: str, cursor: str | None, queued: int) -> dict[str, 
 def end(campaign_id: str) -> dict[str, Any]:
     """live → ended (claims already stop at ends_at by the clock)."""
     campaign = _campaign(campaign_id)
-    if campaign is None or campaign.status == campaign_data.CANCELLED:
+    if campaign is None or campaign.status == campaigns.CANCELLED:
         return {"campaign_id": campaign_id, "status": "cancelled" if campaign else "gone"}
     _not_before(parse_rfc3339(campaign.ends_at))
-    if campaign.status in (data.LIVE, campaign_data.PAUSED):  # a campaign paused at its end ends too
+    if campaign.status in (campaign_flow.LIVE, campaigns.PAUSED):  # a campaign paused at its end ends too
         try:
-            data.set_status(campaign_id, data.ENDED, campaign.status, to_rfc3339(clock.now()),
-                            data.CampaignFlowState.ended_at)
-        except data.NotChanged:
+            campaign_flow.set_status(campaign_id, campaign_flow.ENDED, campaign.status, to_rfc3339(clock.now()),
+                            campaign_flow.CampaignFlowState.ended_at)
+        except campaign_flow.NotChanged:
             campaign = _campaign(campaign_id)
-            if campaign is None or campaign.status == campaign_data.CANCELLED:
+            if campaign is None or campaign.status == campaigns.CANCELLED:
                 return {"campaign_id": campaign_id, "status": "cancelled"}
-    if campaign.status not in (data.LIVE, data.ENDED, campaign_data.PAUSED):
+    if campaign.status not in (campaign_flow.LIVE, campaign_flow.ENDED, campaigns.PAUSED):
         raise RuntimeError(f"campaign {campaign_id} is {campaign.status}, not live")
     logger.info("campaign ended", extra={"campaign_id": campaign_id})
-    return {"campaign_id": campaign_id, "status": data.ENDED}
+    return {"campaign_id": campaign_id, "status": campaign_flow.ENDED}
 
 
 def release(campaign_id: str) -> dict[str, Any]:
@@ -254,17 +240,17 @@ def release(campaign_id: str) -> dict[str, Any]:
     campaign = _campaign(campaign_id)
     if campaign is None:
         return {"campaign_id": campaign_id, "released": {}, "kept": []}
-    if campaign.status != data.ENDED:
+    if campaign.status != campaign_flow.ENDED:
         raise RuntimeError(f"campaign {campaign_id} has not ended")
     at = to_rfc3339(clock.now())
-    templates = coupon_data.get_templates(campaign.template_id_list())
-    offered = data.campaigns_offering(templates, at, campaign_id)
+    templates = coupons.get_templates(campaign.template_id_list())
+    offered = campaign_flow.campaigns_offering(templates, at, campaign_id)
     released: dict[str, int] = {}
     for template_id in campaign.template_id_list():
         template = templates.get(template_id)
         if template is None or template_id in offered:
             continue
-        released[template_id] = sum(data.release_shard(campaign_id, template_id, i, at)
+        released[template_id] = sum(campaign_flow.release_shard(campaign_id, template_id, i, at)
                                     for i in range(int(template.shards)))
     kept = sorted(offered)
     logger.info("campaign stock released", extra={"campaign_id": campaign_id, "released": sum(released.values()),
@@ -282,13 +268,13 @@ def write_report(campaign_id: str, notified: int, reminded: int) -> CampaignRepo
     campaign = _campaign(campaign_id)
     if campaign is None:
         return None
-    if campaign.status != data.ENDED:
+    if campaign.status != campaign_flow.ENDED:
         raise RuntimeError(f"campaign {campaign_id} has not ended")
-    templates = coupon_data.get_templates(campaign.template_id_list())
+    templates = coupons.get_templates(campaign.template_id_list())
     ordered = [templates[t] for t in campaign.template_id_list() if t in templates]
-    remaining = data.remaining_units(ordered)
-    released = data.released_units(campaign_id)
-    redeemed = data.redeemed_by_template(campaign_id)
+    remaining = campaign_flow.remaining_units(ordered)
+    released = campaign_flow.released_units(campaign_id)
+    redeemed = campaign_flow.redeemed_by_template(campaign_id)
     rows = []
     for t in ordered:
         left, gone = remaining.get(t.template_id, 0), released.get(t.template_id, 0)
@@ -299,7 +285,7 @@ def write_report(campaign_id: str, notified: int, reminded: int) -> CampaignRepo
     report = CampaignReport(campaign_id=campaign_id, generated_at=at, notified=notified, reminded=reminded,
                             claimed=sum(r.claimed for r in rows), redeemed=sum(r.redeemed for r in rows),
                             released=sum(r.released for r in rows), templates=rows)
-    data.save_report(campaign_id, report.model_dump(), at)
+    campaign_flow.save_report(campaign_id, report.model_dump(), at)
     logger.info("campaign report written", extra={"campaign_id": campaign_id, "claimed": report.claimed,
                                                   "redeemed": report.redeemed})
     return report
@@ -307,7 +293,7 @@ def write_report(campaign_id: str, notified: int, reminded: int) -> CampaignRepo
 
 def report_of(campaign_id: str) -> CampaignReport | None:
     """The final report once written (for an admin's view of the campaign), else None."""
-    state = data.get_state(campaign_id)
+    state = campaign_flow.get_state(campaign_id)
     if state is None or state.report is None:
         return None
     return CampaignReport.model_validate(state.report.as_dict())

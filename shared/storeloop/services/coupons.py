@@ -6,7 +6,7 @@ import uuid
 
 from storeloop.api.pagination import decode_cursor, encode_cursor
 from storeloop.caller import Caller
-from storeloop.data import campaigns, coupons, stores
+from storeloop.data import campaigns, coupon_claims, coupons, stores
 from storeloop.domain import clock
 from storeloop.domain.clock import parse_rfc3339, to_rfc3339
 from storeloop.domain.coupons import CouponRule
@@ -75,7 +75,7 @@ def claim_coupon(caller: Caller, campaign_id: str, body: ClaimRequest) -> ClaimO
 
         source = sources.resolve(campaign_id, body.source, body.scene)
     try:
-        coupon = coupons.claim(template, campaign_id, caller.member_id, now, source=source)
+        coupon = coupon_claims.claim(template, campaign_id, caller.member_id, now, source=source)
     except coupons.Throttled:
         raise RateLimited("too many claims right now, retry", headers={"Retry-After": "1"}) from None
     return ClaimOut(coupon=CouponOut(**coupon.public(now)))

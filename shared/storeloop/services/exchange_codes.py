@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import uuid
 
-from pynamodb.exceptions import TransactWriteError
-
 from storeloop import crypto
 from storeloop.caller import Caller
-from storeloop.data import coupons as coupon_data
-from storeloop.data import exchange_codes as data
+from storeloop.data import coupon_claims, coupons, exchange_codes
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 from storeloop.domain.errors import CodeAlreadyUsed
@@ -32,14 +29,15 @@ def _hash(code: str) -> str:
 
 
 def create_batch(caller: Caller, template_id: str, body: ExchangeBatchRequest) -> ExchangeBatchOut:
-    template = coupon_data.get_template(template_id) if is_id(template_id) else None
+    template = coupons.get_template(template_id) if is_id(template_id) else None
     if template is None:
         raise NotFound(f"template {template_id} not found")
     codes = list(dict.fromkeys(new_code() for _ in range(body.count)))
     while len(codes) < body.count:  # a repeat in the batch (chance ~4e-17): draw again
         codes = list(dict.fromkeys([*codes, new_code()]))
     batch_id = "xb_" + uuid.uuid4().hex[:20]
-    data.create_batch(batch_id, template_id, [_hash(c) for c in codes], to_rfc3339(clock.now()), caller.member_id)
+    exchange_codes.create_batch(batch_id, template_id, [_hash(c) for c in codes], to_rfc3339(clock.now()),
+                                caller.member_id)
     return ExchangeBatchOut(batch_id=batch_id, template_id=template_id, count=len(codes), codes=codes)
 
 
@@ -56,26 +54,26 @@ def exchange(caller: Caller, body: ExchangeRequest) -> ExchangeOut:
 
 def _exchange(caller: Caller, body: ExchangeRequest) -> ExchangeOut:
     code = normalise(body.code)
-    found = data.get_code(_hash(code)) if code else None
+    found = exchange_codes.get_code(_hash(code)) if code else None
     if found is None:
         raise CodeNotFound()  # counted as a failed guess by guesses.guarded
-    if found.status != data.UNUSED:
+    if found.status != exchange_codes.UNUSED:
         raise CodeAlreadyUsed()
-    template = coupon_data.cached_template(found.template_id)
+    template = coupons.cached_template(found.template_id)
     if template is None:
         raise CodeNotFound()
     now = clock.now()
     code_hash = _hash(str(code))
     try:
-        coupon = coupon_data.claim(template, found.batch_id, caller.member_id, now,
-                                   extra=data.mark_used(code_hash, caller.member_id, to_rfc3339(now)))
-    except coupon_data.ExtraRefused:
+        coupon = coupon_claims.claim(template, found.batch_id, caller.member_id, now,
+                                     extra=exchange_codes.mark_used(code_hash, caller.member_id, to_rfc3339(now)))
+    except coupon_claims.ExtraRefused:
         raise CodeAlreadyUsed() from None
-    except coupon_data.Throttled:
+    except coupons.Throttled:
         raise RateLimited("too many claims right now, retry", headers={"Retry-After": "1"}) from None
-    except TransactWriteError:  # conflicts outlasted the claim's retries: the code says who won
-        fresh = data.get_code(code_hash)
-        if fresh is not None and fresh.status != data.UNUSED:
+    except coupon_claims.ClaimBusy:  # conflicts outlasted the claim's retries: the code says who won
+        fresh = exchange_codes.get_code(code_hash)
+        if fresh is not None and fresh.status != exchange_codes.UNUSED:
             raise CodeAlreadyUsed() from None
         raise Conflict("this code is being exchanged right now, retry", code="CODE_BUSY",
                        headers={"Retry-After": "1"}) from None

@@ -11,7 +11,6 @@ however often the flow's task runs.
 
 from __future__ import annotations
 
-import json
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -19,11 +18,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from storeloop import aws
 from storeloop.caller import Caller
-from storeloop.data import group_buys as data
-from storeloop.data import orders as order_data
+from storeloop.data import group_buys, order_transitions, orders
 from storeloop.data.campaign_orders import GROUP_BUY
-from storeloop.data.connection import aws_client
 from storeloop.domain.clock import now, parse_rfc3339
 from storeloop.domain.errors import OutOfStock
 from storeloop.domain.points import points_earned
@@ -37,7 +35,8 @@ from storeloop.schemas.group_buys import (
     OpenGroupRequest,
     OpenGroupResponse,
 )
-from storeloop.services import campaign_kinds, orders
+from storeloop.services import campaign_kinds
+from storeloop.services.orders import cancel_for, send_refund
 from storeloop.settings import Settings
 
 logger = Logger(service="storeloop", child=True)
@@ -46,7 +45,7 @@ PAY_ATTEMPTS = 8
 REASON_GROUP_FAILED = "group_failed"
 
 
-def offer_out(offer: data.GroupBuy) -> GroupBuyOut:
+def offer_out(offer: group_buys.GroupBuy) -> GroupBuyOut:
     return GroupBuyOut(
         group_buy_id=offer.group_buy_id, sku=offer.sku, name=offer.name, store_ids=[str(s) for s in offer.store_ids],
         group_size=int(offer.group_size), price_fen=int(offer.price_fen), hours=int(offer.hours),
@@ -54,25 +53,25 @@ def offer_out(offer: data.GroupBuy) -> GroupBuyOut:
         status=campaign_kinds.window_status(offer.starts_at, offer.ends_at, now()), created_at=offer.created_at)
 
 
-def group_out(group: data.Group) -> GroupOut:
+def group_out(group: group_buys.Group) -> GroupOut:
     paid, size = int(group.paid), int(group.size)
     return GroupOut(
         group_id=group.group_id, group_buy_id=group.group_buy_id, store_id=group.store_id, sku=group.sku,
         price_fen=int(group.price_fen), status=group.status, size=size, members=paid,  # type: ignore[arg-type]
-        needed=max(0, size - paid) if group.status != data.FAILED else size - paid, opened_at=group.opened_at,
+        needed=max(0, size - paid) if group.status != group_buys.FAILED else size - paid, opened_at=group.opened_at,
         expires_at=group.expires_at, formed_at=group.formed_at, failed_at=group.failed_at,
         path=f"pages/group/index?group_id={group.group_id}")
 
 
 def create_group_buy(caller: Caller, body: CreateGroupBuyRequest) -> GroupBuyOut:
     name = campaign_kinds.product_name(body.sku, body.store_ids)
-    offer = data.create_group_buy("gb_" + uuid.uuid4().hex[:20], {**body.model_dump(), "name": name}, now(),
+    offer = group_buys.create_group_buy("gb_" + uuid.uuid4().hex[:20], {**body.model_dump(), "name": name}, now(),
                                   caller.member_id)
     return offer_out(offer)
 
 
-def _offer(group_buy_id: str) -> data.GroupBuy:
-    offer = data.get_group_buy(group_buy_id) if is_id(group_buy_id) else None
+def _offer(group_buy_id: str) -> group_buys.GroupBuy:
+    offer = group_buys.get_group_buy(group_buy_id) if is_id(group_buy_id) else None
     if offer is None:
         raise NotFound(f"group buy {group_buy_id} not found")
     return offer
@@ -82,8 +81,8 @@ def get_group_buy(group_buy_id: str) -> GroupBuyOut:
     return offer_out(_offer(group_buy_id))
 
 
-def _group(group_id: str) -> data.Group:
-    group = data.get_group(group_id) if is_id(group_id) else None
+def _group(group_id: str) -> group_buys.Group:
+    group = group_buys.get_group(group_id) if is_id(group_id) else None
     if group is None:
         raise NotFound(f"group {group_id} not found")
     return group
@@ -93,7 +92,7 @@ def get_group(group_id: str) -> GroupOut:
     return group_out(_group(group_id))
 
 
-def _refusal(failed: order_data.ReservationFailed, sku: str) -> Exception:
+def _refusal(failed: orders.ReservationFailed, sku: str) -> Exception:
     if failed.what == "stock":
         return OutOfStock(details={"sku": sku})
     if failed.what == "group_member":
@@ -116,22 +115,21 @@ def open_group(settings: Settings, caller: Caller, group_buy_id: str, body: Open
         raise Conflict("the group buy is not at this store", code="NOT_SOLD_AT_STORE")
     group_id = "g_" + uuid.uuid4().hex[:20]
     window = int(offer.hours) * settings.group_buy_hour_seconds
-    group = data.new_group(group_id, offer, body.store_id, caller.member_id, at, at + timedelta(seconds=window))
+    group = group_buys.new_group(group_id, offer, body.store_id, caller.member_id, at, at + timedelta(seconds=window))
 
-    def attempt(order: order_data.Order) -> None:
+    def attempt(order: orders.Order) -> None:
         try:
-            order_data.place_order(order, at, data.open_step(group, order.order_id, at))
-        except order_data.ReservationFailed as failed:
+            order_transitions.place_order(order, at, group_buys.open_step(group, order.order_id, at))
+        except orders.ReservationFailed as failed:
             raise _refusal(failed, offer.sku) from None
         # The timer once the group exists: the flow fails it at the deadline unless it formed.
         try:
-            aws_client("stepfunctions").start_execution(
-                stateMachineArn=settings.group_buy_state_machine_arn, name=group_id,
-                input=json.dumps({"group_id": group_id, "wait_seconds": window}))
+            aws.start_execution(settings.group_buy_state_machine_arn, group_id,
+                                {"group_id": group_id, "wait_seconds": window})
         except Exception:
             # No group without its timer: fail it and release the leader's order now.
-            data.fail_group(group_id, at)
-            orders.cancel_for(order, at, "group_flow_failed")
+            group_buys.fail_group(group_id, at)
+            cancel_for(order, at, "group_flow_failed")
             raise
 
     placed = campaign_kinds.place_campaign_order(settings, caller, body.store_id, offer.sku, offer.name,
@@ -148,10 +146,11 @@ def join_group(settings: Settings, caller: Caller, group_id: str) -> JoinGroupRe
     _require_forming(group, at)
     offer = _offer(group.group_buy_id)
 
-    def attempt(order: order_data.Order) -> None:
+    def attempt(order: orders.Order) -> None:
         try:
-            order_data.place_order(order, at, data.join_step(group_id, caller.member_id, order.order_id, at))
-        except order_data.ReservationFailed as failed:
+            order_transitions.place_order(order, at,
+                                          group_buys.join_step(group_id, caller.member_id, order.order_id, at))
+        except orders.ReservationFailed as failed:
             if failed.what == "group":
                 _require_forming(_group(group_id), at)
             raise _refusal(failed, group.sku) from None
@@ -162,56 +161,57 @@ def join_group(settings: Settings, caller: Caller, group_id: str) -> JoinGroupRe
     return JoinGroupResponse(group=group_out(_group(group_id)), order=placed.order, payment=placed.payment)
 
 
-def _require_forming(group: data.Group, at: datetime) -> None:
-    if group.status == data.FORMED:
+def _require_forming(group: group_buys.Group, at: datetime) -> None:
+    if group.status == group_buys.FORMED:
         raise Conflict("the group has formed: it is full", code="GROUP_FULL")
-    if group.status == data.FAILED or at >= parse_rfc3339(group.expires_at):
+    if group.status == group_buys.FAILED or at >= parse_rfc3339(group.expires_at):
         raise Conflict("the group did not form in time", code="GROUP_NOT_FORMING")
 
 
-# --- payments (from services/orders.handle_pay_notification) ------------------------------------------
+# --- payments (from services/order_notifications.py) ---------------------------------------------------
 
 
-def on_payment(settings: Settings, order: order_data.Order, transaction_id: str, at: datetime) -> str | None:
+def on_payment(settings: Settings, order: orders.Order, transaction_id: str, at: datetime) -> str | None:
     """Count a pending group order's payment toward its group ("paid"), or refuse it: the order then waits for
     its automatic refund (refund_pending), which the notification handler sends. None: the order is no longer
     pending (the caller reads it again)."""
     for _ in range(PAY_ATTEMPTS):
-        group = data.get_group(order.campaign_ref or "")
-        takes = (group is not None and group.status == data.FORMING and int(group.paid) < int(group.size)
+        group = group_buys.get_group(order.campaign_ref or "")
+        takes = (group is not None and group.status == group_buys.FORMING and int(group.paid) < int(group.size)
                  and at < parse_rfc3339(group.expires_at))
         if group is None or not takes:
-            why = "the group was full" if group is not None and group.status == data.FORMED else \
+            why = "the group was full" if group is not None and group.status == group_buys.FORMED else \
                 "the group did not form in time"
             try:
-                order_data.refuse_payment(order, at, transaction_id, why)
-            except order_data.StatusChanged:
+                order_transitions.refuse_payment(order, at, transaction_id, why)
+            except orders.StatusChanged:
                 return None
             logger.info("group payment refused", extra={"order_id": order.order_id, "reason": why})
             return None
         code = f"{secrets.randbelow(10**6):06d}"
         earned = points_earned(int(order.payable_fen), settings.points_per_yuan)
         try:
-            order_data.mark_paid(order, at, transaction_id, code, earned, data.paid_step(group, int(group.paid), at))
-        except order_data.StatusChanged:
+            order_transitions.mark_paid(order, at, transaction_id, code, earned,
+                                        group_buys.paid_step(group, int(group.paid), at))
+        except orders.StatusChanged:
             return None
-        except order_data.StepFailed:
+        except orders.StepFailed:
             continue  # another payment or the deadline moved the group: read it again
         return "paid"
-    raise order_data.Busy()
+    raise orders.Busy()
 
 
-def require_formed(order: order_data.Order) -> None:
+def require_formed(order: orders.Order) -> None:
     """Pickup waits for the group: 409 GROUP_NOT_FORMED before it forms."""
-    group = data.get_group(order.campaign_ref or "")
-    if group is None or group.status != data.FORMED:
+    group = group_buys.get_group(order.campaign_ref or "")
+    if group is None or group.status != group_buys.FORMED:
         raise Conflict("the order's group has not formed yet", code="GROUP_NOT_FORMED")
 
 
-def require_settled(order: order_data.Order) -> None:
+def require_settled(order: orders.Order) -> None:
     """A manager's refund of a paid group order waits until the group formed (a failed group refunds itself)."""
-    group = data.get_group(order.campaign_ref or "")
-    if group is not None and group.status == data.FORMING:
+    group = group_buys.get_group(order.campaign_ref or "")
+    if group is not None and group.status == group_buys.FORMING:
         raise Conflict("the order's group is still forming; it is refunded by itself if it fails",
                        code="GROUP_FORMING")
 
@@ -222,33 +222,33 @@ def require_settled(order: order_data.Order) -> None:
 def settle_group(settings: Settings, group_id: str) -> dict[str, Any]:
     """The group flow's task at the deadline: fail the group unless it formed, then cancel or refund every order
     of a failed group. Safe to run any number of times: each order's transition happens at most once."""
-    group = data.get_group(group_id)
+    group = group_buys.get_group(group_id)
     if group is None:
         return {"group_id": group_id, "outcome": "not_found"}
     at = now()
-    if group.status == data.FORMING:
-        data.fail_group(group_id, at)
-        group = data.get_group(group_id) or group
-    if group.status != data.FAILED:
+    if group.status == group_buys.FORMING:
+        group_buys.fail_group(group_id, at)
+        group = group_buys.get_group(group_id) or group
+    if group.status != group_buys.FAILED:
         return {"group_id": group_id, "outcome": f"already_{group.status}"}
     cancelled = refunded = 0
-    for member in data.members(group_id):
-        order = order_data.get_order(member.order_id)
+    for member in group_buys.members(group_id):
+        order = orders.get_order(member.order_id)
         if order is None:
             continue
-        if order.status == order_data.PENDING_PAYMENT and orders.cancel_for(order, at, REASON_GROUP_FAILED):
+        if order.status == orders.PENDING_PAYMENT and cancel_for(order, at, REASON_GROUP_FAILED):
             cancelled += 1
             continue
-        order = order_data.get_order(member.order_id) or order
-        if order.status == order_data.PAID:
+        order = orders.get_order(member.order_id) or order
+        if order.status == orders.PAID:
             try:
-                order_data.request_refund(order, at, "the group did not form", "system")
-            except order_data.StatusChanged:
+                order_transitions.request_refund(order, at, "the group did not form", "system")
+            except orders.StatusChanged:
                 pass
-            order = order_data.get_order(member.order_id) or order
-        if order.status == order_data.REFUND_PENDING and not order.refund_id:
-            orders.send_refund(settings, order)
+            order = orders.get_order(member.order_id) or order
+        if order.status == orders.REFUND_PENDING and not order.refund_id:
+            send_refund(settings, order)
             refunded += 1
-    data.mark_settled(group_id, at)
+    group_buys.mark_settled(group_id, at)
     logger.info("group failed", extra={"group_id": group_id, "cancelled": cancelled, "refunded": refunded})
     return {"group_id": group_id, "outcome": "failed", "cancelled": cancelled, "refunded": refunded}

@@ -30,6 +30,7 @@ from aws_lambda_powertools import Logger
 
 from storeloop.api.pagination import decode_cursor, encode_cursor
 from storeloop.caller import Caller
+from storeloop.data import coupon_claims
 from storeloop.data import coupons as coupon_data
 from storeloop.data import journeys as data
 from storeloop.data import points as points_data
@@ -176,9 +177,9 @@ def _act(journey: data.Journey, entry: data.JourneyEntry, index: int, action: di
         if template is None:
             return False
         try:
-            coupon_data.claim(template, journey.journey_id, member_id, now,
+            coupon_claims.claim(template, journey.journey_id, member_id, now,
                               coupon_id="c_" + _action_key(journey, entry, index)[:20])
-        except coupon_data.AlreadyClaimed:
+        except coupon_claims.AlreadyClaimed:
             return True  # granted by an earlier attempt of this window
         except (SoldOut, ClaimLimitReached) as exc:
             logger.info("journey coupon not granted", extra={"journey_id": journey.journey_id,

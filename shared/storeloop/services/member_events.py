@@ -12,8 +12,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from storeloop.data import coupon_claims, welcome
 from storeloop.data import coupons as coupon_data
-from storeloop.data import welcome
 from storeloop.data.raw import item_from_raw
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
@@ -68,9 +68,9 @@ def give_welcome_gift(member_id: str) -> str | None:
         return None
     now = clock.now()
     try:
-        coupon = coupon_data.claim(template, welcome.WELCOME_CAMPAIGN, member_id, now,
+        coupon = coupon_claims.claim(template, welcome.WELCOME_CAMPAIGN, member_id, now,
                                    extra=welcome.mark_given(member_id, template.template_id, to_rfc3339(now)))
-    except coupon_data.ExtraRefused:
+    except coupon_claims.ExtraRefused:
         return None  # given by an earlier delivery of this record
     except DomainError as exc:  # sold out, limits: the gift is simply not given (logged for HQ)
         logger.warning("welcome gift not given", extra={"member_id": member_id, "reason": exc.code})

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from storeloop.caller import Caller
-from storeloop.data import coupons as coupon_data
-from storeloop.data import orders as order_data
+from storeloop.data import coupons, orders
 from storeloop.domain.clock import now, to_rfc3339
 from storeloop.domain.coupons import applicable_spend, check_redeemable
 from storeloop.domain.errors import DomainError
@@ -16,23 +15,23 @@ from storeloop.services.orders import ONLINE, CouponNotFound, _unknown_lines
 MAX_COUPONS = 500  # a shopper's active coupons priced (5 pages of 100)
 
 
-def _held(member_id: str, at: str) -> list[coupon_data.Coupon]:
-    found: list[coupon_data.Coupon] = []
+def _held(member_id: str, at: str) -> list[coupons.Coupon]:
+    found: list[coupons.Coupon] = []
     start = None
     while len(found) < MAX_COUPONS:
-        page, start = coupon_data.member_coupons(member_id, "active", at, 100, start)
+        page, start = coupons.member_coupons(member_id, "active", at, 100, start)
         found += page
         if start is None:
             break
     return found
 
 
-def _price(coupon: coupon_data.Coupon, store_id: str, lines: list[tuple[str, int, int]], total: int,
+def _price(coupon: coupons.Coupon, store_id: str, lines: list[tuple[str, int, int]], total: int,
            at: object) -> PreviewCouponOut:
     """One coupon against the cart: its discount, or why it does not apply (the code order creation would answer)."""
     try:
-        rule = coupon_data.coupon_rule(coupon)
-        valid_from, valid_until = coupon_data.coupon_window(coupon)
+        rule = coupons.coupon_rule(coupon)
+        valid_from, valid_until = coupons.coupon_window(coupon)
         scoped = bool(rule.skus)
         check_redeemable(rule, coupon.status, valid_from, valid_until, store_id, ONLINE,
                          None if scoped else total, at)  # type: ignore[arg-type]
@@ -47,8 +46,8 @@ def preview_order(caller: Caller, body: CreateOrderRequest) -> PreviewOut:
     at = now()
     skus = [item.sku for item in body.items]
     try:
-        profile, stock, _ = order_data.read_for_order(caller.member_id, body.store_id, skus, None)
-    except order_data.Busy:
+        profile, stock, _ = orders.read_for_order(caller.member_id, body.store_id, skus, None)
+    except orders.Busy:
         raise RateLimited("too many requests at once, retry", headers={"Retry-After": "1"}) from None
     _unknown_lines(body, stock)  # type: ignore[arg-type]
     if profile is None:
@@ -68,7 +67,7 @@ def preview_order(caller: Caller, body: CreateOrderRequest) -> PreviewOut:
         coupon = next(c for c in held if c.coupon_id == chosen)
         entry = next(p for p in priced if p.coupon_id == chosen)
         if entry.applicable:
-            rule = coupon_data.coupon_rule(coupon)
+            rule = coupons.coupon_rule(coupon)
             base = applicable_spend(rule, lines, None) if rule.skus else None
     totals = price_order(lines, rule, body.points, int(profile.points), coupon_base_fen=base)
     return PreviewOut(total_fen=totals.total_fen, discount_fen=totals.discount_fen, points_used=totals.points_used,

@@ -1,15 +1,14 @@
-"""Orders for pickup: place (reserve, start the payment flow, prepay), read, cancel, time out, pay, pick up, refund.
+"""Orders for pickup: place (reserve, start the payment flow, prepay), read, cancel, time out, pick up, refund.
 
 The order's status is the single arbiter: every transition is a DynamoDB transaction conditional on the status it
-leaves (data/orders.py), so a payment racing the timeout, ten copies of one notification or two managers refunding
-at once each end in exactly one outcome.
+leaves (data/order_transitions.py), so a payment racing the timeout, ten copies of one notification or two managers
+refunding at once each end in exactly one outcome. WeChat Pay's notifications (paid, refunded) are
+services/order_notifications.py.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
-import secrets
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -17,20 +16,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from storeloop import crypto
-from storeloop.api.pagination import decode_cursor, encode_cursor
+from storeloop import aws, crypto
 from storeloop.caller import Caller
-from storeloop.data import coupons as coupon_data
-from storeloop.data import orders as order_data
-from storeloop.data import points as points_data
-from storeloop.data import products as product_data
-from storeloop.data import stores as store_data
-from storeloop.data.connection import aws_client
+from storeloop.data import coupon_orders, coupons, order_transitions, orders, products, stores
+from storeloop.data.transactions import Step
 from storeloop.domain.clock import now, parse_rfc3339, to_rfc3339
 from storeloop.domain.coupons import applicable_spend, check_redeemable
 from storeloop.domain.errors import CouponAlreadyRedeemed, InsufficientPoints, OutOfStock
 from storeloop.domain.orders import price_order
-from storeloop.domain.points import points_earned
 from storeloop.domain.sources import parse_source_key
 from storeloop.errors import ApiError, Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
 from storeloop.schemas.orders import (
@@ -57,10 +50,10 @@ class CouponNotFound(ApiError):
 # --- reading and showing ------------------------------------------------------------------------------
 
 
-def order_out(order: order_data.Order, caller: Caller | None = None) -> OrderOut:
+def order_out(order: orders.Order, caller: Caller | None = None) -> OrderOut:
     """The Order of API.md; the pickup code only to its owner (staff must be told it, not read it)."""
     show_code = caller is not None and caller.member_id == order.member_id and order.status in (
-        order_data.PAID, order_data.COMPLETED)
+        orders.PAID, orders.COMPLETED)
     return OrderOut(
         order_id=order.order_id, status=order.status, store_id=order.store_id,  # type: ignore[arg-type]
         items=[OrderLineOut(sku=line.sku, name=line.name, qty=int(line.qty), price_fen=int(line.price_fen))
@@ -77,45 +70,37 @@ def order_out(order: order_data.Order, caller: Caller | None = None) -> OrderOut
     )
 
 
-def _load(order_id: str) -> order_data.Order:
-    order = order_data.get_order(order_id)
+def load(order_id: str) -> orders.Order:
+    """The order; 404 when there is none."""
+    order = orders.get_order(order_id)
     if order is None:
         raise NotFound(f"order {order_id} not found")
     return order
 
 
 def get_order(caller: Caller, order_id: str) -> OrderOut:
-    order = _load(order_id)
+    order = load(order_id)
     if not (caller.member_id == order.member_id or caller.is_admin or caller.is_staff_of(order.store_id)):
         raise Forbidden("only the shopper, staff of its store or an admin may read this order")
     return order_out(order, caller)
 
 
 def my_orders(caller: Caller, limit: int, cursor: str | None) -> OrderList:
-    key = decode_cursor(cursor)
-    fields = ("PK", "SK", "GSI1PK", "GSI1SK")
-    if key is not None and not (set(key) == set(fields) and all(isinstance(key[f], str) for f in fields)
-                                and key["GSI1PK"] == order_data.member_orders_pk(caller.member_id)):
-        raise ValidationFailed("cursor is not valid", details=[{"field": "cursor", "issue": "invalid"}])
-    items, last = order_data.member_orders(caller.member_id, limit, key)
-    return OrderList(items=[order_out(o, caller) for o in items], next=encode_cursor(last))
+    items, after = orders.member_orders(caller.member_id, limit, cursor)
+    return OrderList(items=[order_out(o, caller) for o in items], next=after)
 
 
 # --- placing ------------------------------------------------------------------------------------------
 
 
-def _stepfunctions(settings: Settings) -> Any:
-    return aws_client("stepfunctions")
-
-
-def _unknown_lines(body: CreateOrderRequest, stock: Mapping[str, product_data.StoreStock]) -> None:
+def _unknown_lines(body: CreateOrderRequest, stock: Mapping[str, products.StoreStock]) -> None:
     """Why some line has no stock item at this store: the store (404), the sku (400), or none here (409)."""
     missing = [item.sku for item in body.items if item.sku not in stock]
     if not missing:
         return
-    if not stock and store_data.get_store(body.store_id) is None:
+    if not stock and stores.get_store(body.store_id) is None:
         raise NotFound(f"store {body.store_id} not found")
-    known = product_data.existing_skus(missing)
+    known = products.existing_skus(missing)
     unknown = [i for i, item in enumerate(body.items) if item.sku in missing and item.sku not in known]
     if unknown:
         raise ValidationFailed("unknown sku", details=[{"field": f"items.{i}.sku", "issue": "unknown",
@@ -123,12 +108,12 @@ def _unknown_lines(body: CreateOrderRequest, stock: Mapping[str, product_data.St
     raise OutOfStock(f"{missing[0]} is not sold at this store", details={"sku": missing[0]})
 
 
-def _check_coupon(coupon: coupon_data.Coupon | None, coupon_id: str, caller: Caller, store_id: str,
+def _check_coupon(coupon: coupons.Coupon | None, coupon_id: str, caller: Caller, store_id: str,
                   total_fen: int, at: datetime, lines: list[tuple[str, int, int]] | None = None) -> Any:
     if coupon is None or coupon.member_id != caller.member_id:
         raise CouponNotFound(f"coupon {coupon_id} not found")
-    rule = coupon_data.coupon_rule(coupon)
-    valid_from, valid_until = coupon_data.coupon_window(coupon)
+    rule = coupons.coupon_rule(coupon)
+    valid_from, valid_until = coupons.coupon_window(coupon)
     scoped = bool(rule.skus) and lines is not None  # issue 9: the minimum is checked on the scoped spend
     check_redeemable(rule, coupon.status, valid_from, valid_until, store_id, ONLINE, None if scoped else total_fen, at)
     if scoped:
@@ -154,8 +139,8 @@ def create_order(settings: Settings, caller: Caller, body: CreateOrderRequest) -
     at = now()
     skus = [item.sku for item in body.items]
     try:
-        profile, stock, coupon = order_data.read_for_order(caller.member_id, body.store_id, skus, body.coupon_id)
-    except order_data.Busy:
+        profile, stock, coupon = orders.read_for_order(caller.member_id, body.store_id, skus, body.coupon_id)
+    except orders.Busy:
         raise RateLimited("too many orders at once, retry", headers={"Retry-After": "1"}) from None
     _unknown_lines(body, stock)
     inactive = next((item.sku for item in body.items if stock[item.sku].active is False), None)
@@ -175,38 +160,36 @@ def create_order(settings: Settings, caller: Caller, body: CreateOrderRequest) -
     payments.require_configured(settings)  # before reserving anything the shopper could then not pay for
     order_id = "ord_" + uuid.uuid4().hex[:24]
     deadline = at + timedelta(seconds=settings.order_payment_timeout_seconds)
-    order = order_data.new_order(order_id, caller.member_id, body.store_id, lines, totals.total_fen,
+    order = orders.new_order(order_id, caller.member_id, body.store_id, lines, totals.total_fen,
                                  totals.discount_fen, totals.points_used, totals.payable_fen, body.coupon_id,
                                  to_rfc3339(at), to_rfc3339(deadline))
     if coupon is not None and body.coupon_id:
         order.source = coupon.source_key()  # issue 9: the order carries its coupon's source
     try:
-        order_data.place_order(order, at, _coupon_lock(body.coupon_id, caller.member_id, order_id)
-                               if body.coupon_id else None)
-    except order_data.ReservationFailed as failed:
+        order_transitions.place_order(order, at, coupon_orders.lock_step(body.coupon_id, caller.member_id, order_id)
+                                      if body.coupon_id else None)
+    except orders.ReservationFailed as failed:
         if failed.what == "stock":
             raise OutOfStock(details={"sku": failed.sku}) from None
         if failed.what == "points":
             raise InsufficientPoints(details={"requested": totals.points_used}) from None
-        fresh = coupon_data.get_coupon(body.coupon_id or "", consistent=True)
+        fresh = coupons.get_coupon(body.coupon_id or "", consistent=True)
         _check_coupon(fresh, body.coupon_id or "", caller, body.store_id, total, at)
         raise CouponAlreadyRedeemed() from None
-    except order_data.Busy:
+    except orders.Busy:
         raise RateLimited("too many orders at once, retry", headers={"Retry-After": "1"}) from None
 
     return start_payment(settings, caller, order, profile.openid_enc, at)
 
 
-def start_payment(settings: Settings, caller: Caller, order: order_data.Order, openid_enc: str,
+def start_payment(settings: Settings, caller: Caller, order: orders.Order, openid_enc: str,
                   at: datetime) -> CreateOrderResponse:
     """For a placed order (reservations held): start its payment timer and prepay with WeChat; on any failure
     release what it holds at once. Also the second half of a flash sale's or a group buy's order (issue 10)."""
     try:
         # The timer first: once it runs, the reservations are released even if everything after this fails.
-        _stepfunctions(settings).start_execution(
-            stateMachineArn=settings.order_state_machine_arn, name=order.order_id,
-            input=json.dumps({"order_id": order.order_id,
-                              "timeout_seconds": settings.order_payment_timeout_seconds}))
+        aws.start_execution(settings.order_state_machine_arn, order.order_id,
+                            {"order_id": order.order_id, "timeout_seconds": settings.order_payment_timeout_seconds})
         openid = crypto.decrypt(settings.data_key, openid_enc, "openid")
         lines = [(line.sku, line.name, int(line.qty), int(line.price_fen)) for line in order.items]
         payment = payments.prepay(settings, order.order_id, _description(lines), int(order.payable_fen), openid,
@@ -218,122 +201,81 @@ def start_payment(settings: Settings, caller: Caller, order: order_data.Order, o
     return CreateOrderResponse(order=order_out(order, caller), payment=PaymentParams(**payment))
 
 
-# --- the coupon's part in each transition -------------------------------------------------------------
+# --- the coupon's part in each transition (its steps: data/coupon_orders.py) -----------------------------
 
 
-def _coupon_lock(coupon_id: str, member_id: str, order_id: str) -> order_data.CouponStep:
-    def step(tx: Any) -> None:
-        coupon = coupon_data.Coupon(coupon_data.coupon_pk(coupon_id), "COUPON")
-        tx.update(coupon, [coupon_data.Coupon.status.set("locked"), coupon_data.Coupon.locked_by_order.set(order_id)],
-                  (coupon_data.Coupon.status == "active") & (coupon_data.Coupon.member_id == member_id), "coupon")
-    return step
+def _coupon_release(order: orders.Order) -> Step | None:
+    return coupon_orders.release_step(order.coupon_id, order.order_id) if order.coupon_id else None
 
 
-def _coupon_release(order: order_data.Order) -> order_data.CouponStep | None:
-    if not order.coupon_id:
-        return None
-    coupon_id = order.coupon_id
-
-    def step(tx: Any) -> None:
-        coupon = coupon_data.Coupon(coupon_data.coupon_pk(coupon_id), "COUPON")
-        tx.update(coupon, [coupon_data.Coupon.status.set("active"), coupon_data.Coupon.locked_by_order.remove()],
-                  (coupon_data.Coupon.status == "locked") & (coupon_data.Coupon.locked_by_order == order.order_id),
-                  "coupon")
-    return step
-
-
-def _coupon_redeem(order: order_data.Order, at: datetime) -> tuple[order_data.CouponStep | None, str | None]:
-    """locked → redeemed, with the verification record a till's redemption writes too (analytics count both);
-    and the coupon's campaign, which a first paid order makes the member join through."""
+def coupon_redeem(order: orders.Order, at: datetime) -> tuple[Step | None, str | None]:
+    """locked → redeemed, with its verification record; and the coupon's campaign, which a first paid order makes
+    the member join through."""
     if not order.coupon_id:
         return None, None
-    held = coupon_data.get_coupon(order.coupon_id, consistent=True)
+    held = coupons.get_coupon(order.coupon_id, consistent=True)
     if held is None:
         return None, None
-    when = to_rfc3339(at)
-    verification_id = "v_" + uuid.uuid4().hex[:20]
-    verification = coupon_data.new_verification(verification_id, held, order.store_id, None, ONLINE,
-                                                int(order.total_fen), int(order.discount_fen), when)
-
-    def step(tx: Any) -> None:
-        coupon = coupon_data.Coupon(coupon_data.coupon_pk(held.coupon_id), "COUPON")
-        tx.update(coupon, [coupon_data.Coupon.status.set("redeemed"), coupon_data.Coupon.redeemed_at.set(when),
-                           coupon_data.Coupon.redeemed_store_id.set(order.store_id),
-                           coupon_data.Coupon.verification_id.set(verification_id),
-                           coupon_data.Coupon.locked_by_order.remove()],
-                  (coupon_data.Coupon.status == "locked") & (coupon_data.Coupon.locked_by_order == order.order_id),
-                  "coupon")
-        tx.save(verification, coupon_data.Verification.PK.does_not_exist(), "verification")
-    return step, held.campaign_id
+    return coupon_orders.redeem_step(held, order.order_id, order.store_id, ONLINE, int(order.total_fen),
+                                     int(order.discount_fen), at), held.campaign_id
 
 
-def _coupon_return(order: order_data.Order, at: datetime) -> order_data.CouponStep | None:
-    """Issue 9, return_on_refund: the refunded order's coupon active again (and its redemption marked reversed, so
-    the standing redemptions the roll-up counts agree), if the template says so and the coupon is still valid."""
+def coupon_return(order: orders.Order, at: datetime) -> Step | None:
+    """Issue 9, return_on_refund: the refunded order's coupon active again, if the template says so and the coupon
+    is still valid."""
     if not order.coupon_id:
         return None
-    held = coupon_data.get_coupon(order.coupon_id, consistent=True)
+    held = coupons.get_coupon(order.coupon_id, consistent=True)
     if (held is None or not held.return_on_refund or held.status != "redeemed" or not held.verification_id
-            or at >= coupon_data.coupon_window(held)[1]):
+            or at >= coupons.coupon_window(held)[1]):
         return None
-    when, verification_id = to_rfc3339(at), held.verification_id
-    coupon_cls, verification_cls = coupon_data.Coupon, coupon_data.Verification
-
-    def step(tx: Any) -> None:
-        tx.update(coupon_cls(coupon_data.coupon_pk(held.coupon_id), "COUPON"),
-                  [coupon_cls.status.set("active"), coupon_cls.redeemed_at.remove(),
-                   coupon_cls.redeemed_store_id.remove(), coupon_cls.verification_id.remove()],
-                  (coupon_cls.status == "redeemed") & (coupon_cls.verification_id == verification_id), "coupon")
-        tx.update(verification_cls(coupon_data.verification_pk(verification_id), "VERIFICATION"),
-                  [verification_cls.reversed_at.set(when), verification_cls.reversed_by.set("refund")],
-                  verification_cls.reversed_at.does_not_exist(), "coupon")
-    return step
+    return coupon_orders.return_step(held, held.verification_id, at)
 
 
 # --- cancelling and the payment timeout ---------------------------------------------------------------
 
 
-def _cancel(order: order_data.Order, at: datetime, reason: str) -> bool:
+def _cancel(order: orders.Order, at: datetime, reason: str) -> bool:
     """Cancel a pending order, releasing what it holds; False if it had already left pending_payment."""
     try:
         try:
-            order_data.cancel_order(order, at, reason, _coupon_release(order))
-        except order_data.CouponChanged:
+            order_transitions.cancel_order(order, at, reason, _coupon_release(order))
+        except orders.CouponChanged:
             # The coupon is no longer locked by this order (nothing to give back): release the rest regardless.
             logger.error("cancelled order's coupon was not locked by it", extra={"order_id": order.order_id})
-            order_data.cancel_order(order, at, reason)
-    except order_data.StatusChanged:
+            order_transitions.cancel_order(order, at, reason)
+    except orders.StatusChanged:
         return False
     logger.info("order cancelled", extra={"order_id": order.order_id, "reason": reason})
     return True
 
 
-def cancel_for(order: order_data.Order, at: datetime, reason: str) -> bool:
+def cancel_for(order: orders.Order, at: datetime, reason: str) -> bool:
     """(issue 10) Cancel a pending order for its campaign (a failed group), as the timeout would."""
     return _cancel(order, at, reason)
 
 
 def cancel_order(caller: Caller, order_id: str) -> OrderOut:
     """The shopper cancels while pending; cancelling a cancelled order again answers the same."""
-    order = _load(order_id)
+    order = load(order_id)
     if order.member_id != caller.member_id:
         raise Forbidden("only the shopper who placed the order may cancel it")
-    if order.status == order_data.PENDING_PAYMENT:
+    if order.status == orders.PENDING_PAYMENT:
         _cancel(order, now(), REASON_SHOPPER)
-        order = _load(order_id)
-    if order.status != order_data.CANCELLED:
+        order = load(order_id)
+    if order.status != orders.CANCELLED:
         raise Conflict(f"the order is {order.status}, not pending payment", code="ORDER_NOT_PENDING")
     return order_out(order, caller)
 
 
 def expire_order(order_id: str) -> dict[str, str]:
     """The payment flow's task after the timeout: cancel if still unpaid. Safe to run any number of times."""
-    order = order_data.get_order(order_id)
+    order = orders.get_order(order_id)
     if order is None:
         return {"order_id": order_id, "outcome": "not_found"}
-    if order.status == order_data.PENDING_PAYMENT and _cancel(order, now(), REASON_TIMEOUT):
+    if order.status == orders.PENDING_PAYMENT and _cancel(order, now(), REASON_TIMEOUT):
         return {"order_id": order_id, "outcome": "cancelled"}
-    current = order_data.get_order(order_id)
+    current = orders.get_order(order_id)
     return {"order_id": order_id, "outcome": f"already_{current.status if current else 'gone'}"}
 
 
@@ -341,10 +283,10 @@ def expire_order(order_id: str) -> dict[str, str]:
 
 
 def pickup_order(caller: Caller, order_id: str, pickup_code: str) -> OrderOut:
-    order = _load(order_id)
+    order = load(order_id)
     if not (caller.is_admin or caller.is_staff_of(order.store_id)):
         raise Forbidden("staff of this store required")
-    if order.status != order_data.PAID:
+    if order.status != orders.PAID:
         raise Conflict(f"the order is {order.status}, not paid", code="ORDER_NOT_PAID")
     if order.campaign_kind == "group_buy":  # (issue 10) ready for pickup once its group has formed
         from storeloop.services import group_buys
@@ -353,10 +295,10 @@ def pickup_order(caller: Caller, order_id: str, pickup_code: str) -> OrderOut:
     if not hmac.compare_digest((order.pickup_code or "").encode(), pickup_code.encode()):
         raise Conflict("the pickup code does not match this order", code="PICKUP_CODE_MISMATCH")
     try:
-        order_data.complete_pickup(order, now(), caller.member_id)
-    except order_data.StatusChanged:
+        order_transitions.complete_pickup(order, now(), caller.member_id)
+    except orders.StatusChanged:
         raise Conflict("the order changed meanwhile; read it again", code="ORDER_NOT_PAID") from None
-    return order_out(_load(order_id), caller)
+    return order_out(load(order_id), caller)
 
 
 def refund_order(settings: Settings, caller: Caller, order_id: str, reason: str) -> OrderOut:
@@ -365,148 +307,36 @@ def refund_order(settings: Settings, caller: Caller, order_id: str, reason: str)
     → refund_pending at once; WeChat's refund notification makes it refunded and moves the points. Asking again
     while pending re-sends the same refund (one out_refund_no, so WeChat refunds once) and answers the same.
     """
-    order = _load(order_id)
+    order = load(order_id)
     if not (caller.is_admin or caller.is_manager_of(order.store_id)):
         raise Forbidden("manager of this store required")
     payments.require_configured(settings)
-    if order.campaign_kind == "group_buy" and order.status == order_data.PAID:  # (issue 10) not while forming
+    if order.campaign_kind == "group_buy" and order.status == orders.PAID:  # (issue 10) not while forming
         from storeloop.services import group_buys
 
         group_buys.require_settled(order)
-    if order.status in (order_data.PAID, order_data.COMPLETED):
+    if order.status in (orders.PAID, orders.COMPLETED):
         try:
-            order_data.request_refund(order, now(), reason, caller.member_id)
-        except order_data.StatusChanged:
+            order_transitions.request_refund(order, now(), reason, caller.member_id)
+        except orders.StatusChanged:
             pass
-        order = _load(order_id)
-    if order.status == order_data.REFUNDED or (order.status == order_data.REFUND_PENDING and order.auto_refund):
+        order = load(order_id)
+    if order.status == orders.REFUNDED or (order.status == orders.REFUND_PENDING and order.auto_refund):
         raise Conflict("this order has already been refunded", code="ALREADY_REFUNDED")
-    if order.status != order_data.REFUND_PENDING:
+    if order.status != orders.REFUND_PENDING:
         raise Conflict(f"the order is {order.status}; only paid orders can be refunded", code="ORDER_NOT_REFUNDABLE")
     if not order.refund_id:
         _send_refund(settings, order)
     return order_out(order, caller)
 
 
-def send_refund(settings: Settings, order: order_data.Order) -> None:
+def send_refund(settings: Settings, order: orders.Order) -> None:
     """(issue 10) Ask WeChat for a refund_pending order's refund (one out_refund_no: WeChat refunds once)."""
     _send_refund(settings, order)
 
 
-def _send_refund(settings: Settings, order: order_data.Order) -> None:
+def _send_refund(settings: Settings, order: orders.Order) -> None:
     refund_id = payments.send_refund(settings, order.order_id, order.out_refund_no, int(order.payable_fen),
                                      order.refund_reason or "refund")
     if refund_id:
-        order_data.record_refund_accepted(order, refund_id)
-
-
-# --- WeChat Pay notifications -------------------------------------------------------------------------
-
-
-def handle_pay_notification(settings: Settings, headers: Mapping[str, str], body: str | bytes) -> str:
-    """Act on one verified notification, idempotently; returns what happened (for the log).
-
-    NotificationRejected (bad or stale signature, unknown serial, undecryptable) propagates: the webhook answers
-    401 and nothing changes. Authentic notifications that do not fit the order (another merchant or app, another
-    amount, an unknown order) are logged and acknowledged, changing nothing: WeChat would only send them again.
-    """
-    note = payments.parse_notification(settings, headers, body)
-    log = {"notification_id": note.notification_id, "event_type": note.event_type, "order_id": note.out_trade_no}
-    resource = note.resource
-    if note.kind == "other":
-        outcome = "ignored"
-    elif resource.get("mchid") != settings.pay_mchid:
-        outcome = "rejected_mchid"
-    elif note.kind == "payment" and resource.get("appid") != settings.wechat_appid:
-        outcome = "rejected_appid"
-    else:
-        order = order_data.get_order(note.out_trade_no) if note.out_trade_no else None
-        if order is None:
-            outcome = "unknown_order"
-        elif note.kind == "payment":
-            outcome = _on_payment(settings, order, resource)
-        else:
-            outcome = _on_refund(order, note.event_type, resource)
-    level = logger.warning if outcome.startswith(("rejected", "unknown")) else logger.info
-    level("wechat pay notification", extra={**log, "outcome": outcome})
-    return outcome
-
-
-def _amount(resource: Mapping[str, Any], name: str) -> int | None:
-    amount = resource.get("amount")
-    value = amount.get(name) if isinstance(amount, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _on_payment(settings: Settings, order: order_data.Order, resource: Mapping[str, Any]) -> str:
-    if resource.get("trade_state") != "SUCCESS":
-        return "ignored_trade_state"
-    if _amount(resource, "total") != int(order.payable_fen):
-        return "rejected_amount"
-    transaction_id = str(resource.get("transaction_id") or "")
-    if not transaction_id:
-        return "rejected_transaction_id"
-    at = now()
-    if order.status == order_data.PENDING_PAYMENT and order.campaign_kind == "group_buy":
-        # (issue 10) a group buy's payment counts toward its group, or is refused (auto refund, below) when the
-        # group is full, failed or out of time; None: the order had already left pending_payment.
-        from storeloop.services import group_buys
-
-        if group_buys.on_payment(settings, order, transaction_id, at) == "paid":
-            return "paid"
-        order = _load(order.order_id)
-    if order.status == order_data.PENDING_PAYMENT:
-        code = f"{secrets.randbelow(10**6):06d}"
-        earned = points_earned(int(order.payable_fen), settings.points_per_yuan)
-        try:
-            try:
-                step, campaign_id = _coupon_redeem(order, at)
-                order_data.mark_paid(order, at, transaction_id, code, earned, step, join_campaign_id=campaign_id,
-                                     join_source=order.source if campaign_id else None)
-            except order_data.CouponChanged:
-                # The money is in: the order is paid whatever happened to its coupon (logged for a person).
-                logger.error("paid order's coupon was not locked by it", extra={"order_id": order.order_id})
-                order_data.mark_paid(order, at, transaction_id, code, earned)
-            return "paid"
-        except order_data.StatusChanged:
-            order = _load(order.order_id)  # the timeout or a copy of this notification came first
-    if order.status == order_data.CANCELLED and not order.transaction_id:
-        try:
-            order_data.mark_paid_after_cancel(order, at, transaction_id)
-        except order_data.StatusChanged:
-            pass
-        order = _load(order.order_id)
-    if order.status == order_data.REFUND_PENDING and order.auto_refund and not order.refund_id:
-        _send_refund(settings, order)  # UpstreamUnavailable → 5xx → WeChat notifies again → sent again
-        return "auto_refund_requested"
-    return f"duplicate_{order.status}"
-
-
-def _on_refund(order: order_data.Order, event_type: str, resource: Mapping[str, Any]) -> str:
-    if resource.get("out_refund_no") != order.out_refund_no:
-        return "rejected_out_refund_no"
-    if event_type != "REFUND.SUCCESS" or resource.get("refund_status") != "SUCCESS":
-        # REFUND.ABNORMAL / REFUND.CLOSED: the order stays refund_pending for a person to look at.
-        return f"refund_not_successful_{event_type}"
-    if _amount(resource, "refund") != int(order.payable_fen):
-        return "rejected_amount"
-    if order.status != order_data.REFUND_PENDING:
-        return f"duplicate_{order.status}"
-
-    def complete(give_back: bool = True) -> int:
-        fresh = _load(order.order_id)
-        if fresh.status != order_data.REFUND_PENDING:
-            raise order_data.StatusChanged()
-        at = now()
-        step = _coupon_return(fresh, at) if give_back else None
-        return order_data.complete_refund(fresh, at, points_data.balance(fresh.member_id), step)
-
-    try:
-        try:
-            order_data.retry(complete, order_data.BalanceChanged)
-        except order_data.CouponChanged:  # the coupon moved meanwhile: the refund goes ahead without giving it back
-            order_data.retry(lambda: complete(False), order_data.BalanceChanged)
-    except order_data.StatusChanged:
-        return "duplicate_refunded"
-    return "refunded"
-
+        orders.record_refund_accepted(order, refund_id)

@@ -17,16 +17,15 @@ from functools import partial
 
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
-from storeloop.data import points as points_data
-from storeloop.data import stores as store_data
+from storeloop.data import points, stores, verification
 from storeloop.domain.errors import DomainError
 from storeloop.domain.points import points_earned
 from storeloop.errors import ApiError, Conflict, NotFound, Unauthenticated, ValidationFailed
 from storeloop.schemas.members import PosSaleOut, PosSaleRequest
-from storeloop.services import guesses, members, stores, verification
+from storeloop.services import guesses, members
+from storeloop.services.stores import pos_secret
+from storeloop.services.verification import redeem_coupon
 from storeloop.settings import Settings
 
 logger = Logger(service="storeloop", child=True)
@@ -44,9 +43,9 @@ def signature(secret: str, timestamp: str, raw_body: bytes) -> str:
 def verify(settings: Settings, store_id: str, headers: Mapping[str, str], raw_body: bytes,
            now: float | None = None) -> None:
     """404 for a store that does not exist; 401 for no secret, a bad signature or a timestamp off by > 300 s."""
-    secret = stores.pos_secret(settings, store_id)
+    secret = pos_secret(settings, store_id)
     if secret is None:
-        if store_data.get_store(store_id) is None:
+        if stores.get_store(store_id) is None:
             raise NotFound(f"store {store_id} not found")
         raise Unauthenticated("this store has no POS secret yet")
     lowered = {str(k).lower(): str(v) for k, v in headers.items()}
@@ -75,7 +74,7 @@ def _in_progress() -> Conflict:
 def record_sale(settings: Settings, store_id: str, headers: Mapping[str, str], raw_body: bytes) -> PosSaleOut:
     verify(settings, store_id, headers, raw_body)
     sale = _parse(raw_body)
-    done = points_data.get_pos_sale(store_id, sale.sale_id)
+    done = points.get_pos_sale(store_id, sale.sale_id)
     if done is not None and done.status == "done" and done.answer:
         return PosSaleOut(**json.loads(done.answer))  # a replay: the first answer, nothing changed
     member_id: str | None = None
@@ -87,9 +86,9 @@ def record_sale(settings: Settings, store_id: str, headers: Mapping[str, str], r
 
     token = uuid.uuid4().hex
     try:
-        claimed = points_data.claim_pos_sale(store_id, sale.sale_id, member_id, sale.total_fen, sale.occurred_at,
+        claimed = points.claim_pos_sale(store_id, sale.sale_id, member_id, sale.total_fen, sale.occurred_at,
                                              token, items_json=json.dumps([i.model_dump() for i in sale.items]))
-    except points_data.SaleBusy:
+    except points.SaleBusy:
         raise _in_progress() from None
     if claimed.status == "done" and claimed.answer:
         return PosSaleOut(**json.loads(claimed.answer))
@@ -100,19 +99,17 @@ def record_sale(settings: Settings, store_id: str, headers: Mapping[str, str], r
     for code in sale.coupon_codes:
         if code in redeemed:
             continue
-        def note(tx: TransactWrite, code: str = code) -> None:
-            points_data.note_redeemed(tx, store_id, sale.sale_id, code, token)
-
         try:
             # The till's wrong codes count against the store's coupon-code limits as a clerk's do.
             result = guesses.guarded("coupon_code", f"pos-{store_id}", store_id, partial(
-                verification.redeem_coupon, code, store_id, sale.total_fen, None, "store", tx_extra=note,
+                redeem_coupon, code, store_id, sale.total_fen, None, "store",
+                tx_extra=points.note_redeemed(store_id, sale.sale_id, code, token),
                 lines=[(i.sku, i.qty, i.price_fen) for i in sale.items]))  # issue 9: sku scope
         except (DomainError, ApiError) as exc:
             # The sale happened whatever we think of the coupon: record it, and tell the till which were refused.
             rejected.append({"code": code, "error": exc.code})
             continue
-        except TransactWriteError:  # our claim was taken over (note_redeemed's condition): the other run finishes
+        except verification.NotRedeemed:  # our claim was taken over (note_redeemed): the other run finishes
             raise _in_progress() from None
         redeemed.append(code)
         sources[code] = result["coupon"]["source"]
@@ -121,8 +118,8 @@ def record_sale(settings: Settings, store_id: str, headers: Mapping[str, str], r
     answer = PosSaleOut(member_id=claimed.member_id, points_earned=earned, coupons_redeemed=redeemed,
                         coupons_rejected=rejected, coupon_sources=sources)
     try:
-        points_data.finish_pos_sale(claimed, token, earned, answer.model_dump(mode="json"))
-    except points_data.SaleBusy:
+        points.finish_pos_sale(claimed, token, earned, answer.model_dump(mode="json"))
+    except points.SaleBusy:
         raise _in_progress() from None
     logger.info("pos sale recorded", extra={"store_id": store_id, "sale_id": sale.sale_id,
                                             "points": earned, "coupons": len(redeemed)})

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pynamodb.exceptions import TransactWriteError
-
-from storeloop.api.pagination import decode_cursor, encode_cursor
-from storeloop.data import product_admin, products, stores
-from storeloop.data.models import cancellation_codes
+from storeloop.data import product_admin, stores
 from storeloop.domain.clock import now, to_rfc3339
 from storeloop.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from storeloop.schemas.product_admin import (
@@ -35,13 +31,9 @@ def _must_get(sku: str) -> product_admin.ManagedProduct:
 
 
 def list_products(limit: int, cursor: str | None) -> ManagedProductList:
-    key = decode_cursor(cursor)
-    if key is not None and (set(key) != {"PK", "SK", "GSI1PK", "GSI1SK"}
-                            or key.get("GSI1PK") != products.PRODUCTS_PARTITION or key.get("SK") != "PRODUCT"):
-        raise ValidationFailed("cursor is not valid", details=[{"field": "cursor", "issue": "invalid"}])
-    found, last = product_admin.list_products(limit, key)
+    found, after = product_admin.list_products(limit, cursor)
     stock = product_admin.stock_of(found)
-    return ManagedProductList(items=[_out(p, stock) for p in found], next=encode_cursor(last))
+    return ManagedProductList(items=[_out(p, stock) for p in found], next=after)
 
 
 def edit_product(sku: str, body: EditProductRequest) -> ManagedProductOut:
@@ -59,11 +51,8 @@ def edit_product(sku: str, body: EditProductRequest) -> ManagedProductOut:
             break
         except product_admin.TooManyStores:
             raise Conflict("the product is stocked at too many stores to edit at once") from None
-        except TransactWriteError as exc:
-            if not any(c in ("ConditionalCheckFailed", "TransactionConflict")
-                       for c in cancellation_codes(exc)):
-                raise
-            # a restock added a store meanwhile (or an order held a stock item): read again
+        except product_admin.Changed:
+            pass  # a restock added a store meanwhile (or an order held a stock item): read again
     else:
         raise RateLimited("the product is being changed; retry", headers={"Retry-After": "1"})
     fresh = _must_get(sku)

@@ -7,11 +7,8 @@ import hmac
 import secrets
 import uuid
 
-from storeloop.api.pagination import decode_cursor, encode_cursor
 from storeloop.caller import Caller
-from storeloop.data import coupons as coupon_data
-from storeloop.data import rewards as data
-from storeloop.data import stores as store_data
+from storeloop.data import coupons, rewards, stores
 from storeloop.domain.clock import now
 from storeloop.domain.errors import ClaimLimitReached, InsufficientPoints, SoldOut
 from storeloop.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
@@ -20,68 +17,64 @@ from storeloop.schemas.rewards import CreateRewardRequest, RedeemRequest, Redemp
 from storeloop.services import campaign_kinds
 
 
-def reward_out(reward: data.Reward) -> RewardOut:
+def reward_out(reward: rewards.Reward) -> RewardOut:
     return RewardOut(reward_id=reward.reward_id, name=reward.name, points=int(reward.points), kind=reward.kind,
                      template_id=reward.template_id, sku=reward.sku, total_stock=int(reward.total_stock),
                      remaining=int(reward.stock), created_at=reward.created_at)
 
 
-def redemption_out(redemption: data.Redemption, caller: Caller | None,
-                   coupon: coupon_data.Coupon | None = None) -> RedemptionOut:
+def redemption_out(redemption: rewards.Redemption, caller: Caller | None,
+                   coupon: coupons.Coupon | None = None) -> RedemptionOut:
     mine = caller is not None and caller.member_id == redemption.member_id
     return RedemptionOut(
         redemption_id=redemption.redemption_id, reward_id=redemption.reward_id, kind=redemption.kind,
         points_spent=int(redemption.points_spent), store_id=redemption.store_id, status=redemption.status,
         coupon=CouponOut(**coupon.public(now())) if coupon is not None else None,
-        pickup_code=redemption.pickup_code if mine and redemption.status == data.ISSUED else None,
+        pickup_code=redemption.pickup_code if mine and redemption.status == rewards.ISSUED else None,
         created_at=redemption.created_at, picked_up_at=redemption.picked_up_at)
 
 
 def create_reward(caller: Caller, body: CreateRewardRequest) -> RewardOut:
-    if body.kind == "coupon" and coupon_data.get_template(body.template_id or "") is None:
+    if body.kind == "coupon" and coupons.get_template(body.template_id or "") is None:
         raise ValidationFailed("unknown template", details=[{"field": "template_id", "issue": "unknown",
                                                              "message": body.template_id}])
     if body.kind == "gift":
         campaign_kinds.product_name(body.sku or "", [])
-    reward = data.create_reward("rw_" + uuid.uuid4().hex[:20], body.model_dump(), now(), caller.member_id)
+    reward = rewards.create_reward("rw_" + uuid.uuid4().hex[:20], body.model_dump(), now(), caller.member_id)
     return reward_out(reward)
 
 
 def list_rewards(limit: int, cursor: str | None) -> RewardList:
-    key = decode_cursor(cursor)
-    fields = ("PK", "SK", "GSI1PK", "GSI1SK")
-    if key is not None and not (set(key) == set(fields) and key.get("GSI1PK") == data.INDEX_PK):
-        raise ValidationFailed("cursor is not valid", details=[{"field": "cursor", "issue": "invalid"}])
-    rewards, last = data.list_rewards(limit, key)
-    return RewardList(items=[reward_out(r) for r in rewards], next=encode_cursor(last))
+    found, after = rewards.list_rewards(limit, cursor)
+    return RewardList(items=[reward_out(r) for r in found], next=after)
 
 
 def redeem(caller: Caller, reward_id: str, body: RedeemRequest) -> RedemptionOut:
     """Points for a reward: 409 INSUFFICIENT_POINTS, SOLD_OUT (the reward or its coupon template),
     CLAIM_LIMIT_REACHED (the template's per-member limit); a gift needs the store it is picked up at."""
-    reward = data.get_reward(reward_id) if is_id(reward_id) else None
+    reward = rewards.get_reward(reward_id) if is_id(reward_id) else None
     if reward is None:
         raise NotFound(f"reward {reward_id} not found")
     if reward.kind == "gift" and body.store_id is None:
         raise ValidationFailed("a gift is picked up at a store", details=[
             {"field": "store_id", "issue": "required", "message": "the store the gift is picked up at"}])
-    if body.store_id is not None and store_data.get_store(body.store_id) is None:
+    if body.store_id is not None and stores.get_store(body.store_id) is None:
         raise NotFound(f"store {body.store_id} not found")
     template = None
     if reward.kind == "coupon":
-        template = coupon_data.cached_template(reward.template_id or "")
+        template = coupons.cached_template(reward.template_id or "")
         if template is None:
             raise NotFound(f"the reward's coupon template {reward.template_id} is gone")
     code = f"{secrets.randbelow(10**6):06d}" if reward.kind == "gift" else None
     try:
-        redemption, coupon = data.redeem(reward, caller.member_id, body.store_id, now(), template, code)
-    except data.RedeemRefused as refused:
+        redemption, coupon = rewards.redeem(reward, caller.member_id, body.store_id, now(), template, code)
+    except rewards.RedeemRefused as refused:
         if refused.what == "points":
             raise InsufficientPoints(details={"points": int(reward.points)}) from None
         if refused.what == "claim_limit":
             raise ClaimLimitReached() from None
         raise SoldOut() from None
-    except data.Busy:
+    except rewards.Busy:
         raise RateLimited("too many redemptions at once, retry", headers={"Retry-After": "1"}) from None
     return redemption_out(redemption, caller, coupon)
 
@@ -91,12 +84,12 @@ def get_redemption(caller: Caller, redemption_id: str) -> RedemptionOut:
     if not (caller.member_id == redemption.member_id or caller.is_admin
             or (redemption.store_id and caller.is_staff_of(redemption.store_id))):
         raise Forbidden("only the member, staff of its store or an admin may read this redemption")
-    coupon = coupon_data.get_coupon(redemption.coupon_id) if redemption.coupon_id else None
+    coupon = coupons.get_coupon(redemption.coupon_id) if redemption.coupon_id else None
     return redemption_out(redemption, caller, coupon)
 
 
-def _load(redemption_id: str) -> data.Redemption:
-    redemption = data.get_redemption(redemption_id) if is_id(redemption_id) else None
+def _load(redemption_id: str) -> rewards.Redemption:
+    redemption = rewards.get_redemption(redemption_id) if is_id(redemption_id) else None
     if redemption is None:
         raise NotFound(f"redemption {redemption_id} not found")
     return redemption
@@ -109,10 +102,10 @@ def hand_over(caller: Caller, redemption_id: str, pickup_code: str) -> Redemptio
         raise Conflict("only a gift is handed over", code="NOT_A_GIFT")
     if not (caller.is_admin or caller.is_staff_of(redemption.store_id)):
         raise Forbidden("staff of this store required")
-    if redemption.status != data.ISSUED:
+    if redemption.status != rewards.ISSUED:
         raise Conflict("the gift has already been handed over", code="ALREADY_PICKED_UP")
     if not hmac.compare_digest((redemption.pickup_code or "").encode(), pickup_code.encode()):
         raise Conflict("the pickup code does not match", code="PICKUP_CODE_MISMATCH")
-    if not data.hand_over(redemption, now(), caller.member_id):
+    if not rewards.hand_over(redemption, now(), caller.member_id):
         raise Conflict("the gift has already been handed over", code="ALREADY_PICKED_UP")
     return redemption_out(_load(redemption_id), caller)

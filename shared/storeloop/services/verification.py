@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from pynamodb.transactions import TransactWrite
-
 from storeloop import tokens
 from storeloop.caller import Caller
-from storeloop.data import coupons, stores
-from storeloop.data.coupons import TRANSACTION_CONFLICT, Coupon
+from storeloop.data import coupons, stores, verification
 from storeloop.domain import clock
 from storeloop.domain.clock import parse_rfc3339
 from storeloop.domain.coupons import applicable_spend, check_redeemable, discount_fen, looks_like_coupon_code
@@ -32,7 +28,7 @@ class CouponNotFound(NotFound):
 
 
 def redeem_coupon(code_or_qr: str, store_id: str, spend_fen: int | None, staff_member_id: str | None,
-                  channel: str = "store", tx_extra: Callable[[TransactWrite], None] | None = None, *,
+                  channel: str = "store", tx_extra: verification.Extra | None = None, *,
                   start_membership: bool = True, lines: list[tuple[str, int, int]] | None = None) -> dict[str, Any]:
     """Redeem a coupon at `store_id` with the same rules for every caller (till, scanner, POS webhook).
 
@@ -45,7 +41,7 @@ def redeem_coupon(code_or_qr: str, store_id: str, spend_fen: int | None, staff_m
     start of the shopper's membership (`joined_at` if absent). `tx_extra(tx)` adds the caller's own actions to
     that same transaction (e.g. the POS sale record); one transaction may touch an item only once, so a caller
     whose actions update the member's profile passes `start_membership=False` and starts membership itself.
-    If a condition of the caller's items fails, pynamodb's TransactWriteError is raised as is.
+    If a condition of the caller's items fails, verification.NotRedeemed (data/verification.py) is raised.
 
     Returns {"verification_id", "coupon": the API's Coupon (now redeemed), "discount_fen", "member_id",
     "store_id", "spend_fen", "verified_at"}.
@@ -78,27 +74,27 @@ def redeem_coupon(code_or_qr: str, store_id: str, spend_fen: int | None, staff_m
                 {"field": "spend_fen", "issue": "greater_than_equal", "message": "at least 1 fen"}])
         discount = discount_fen(rule, spend_fen) if spend_fen is not None else 0  # a gift is an item, not money
         try:
-            verification = coupons.redeem(coupon, store_id, staff_member_id, channel, bill, discount, now,
-                                          tx_extra=tx_extra, start_membership=start_membership)
+            record = verification.redeem(coupon, store_id, staff_member_id, channel, bill, discount, now,
+                                         tx_extra=tx_extra, start_membership=start_membership)
         except coupons.Throttled:
             raise RateLimited("too many requests, retry", headers={"Retry-After": "1"}) from None
-        except coupons.RedeemConflict as conflict:
+        except verification.RedeemConflict as conflict:
             fresh = coupons.get_coupon(coupon.coupon_id, consistent=True)
             if fresh is None:
                 raise CouponNotFound() from None
-            if fresh.status != "active" or (TRANSACTION_CONFLICT in conflict.codes and attempt < MAX_CONFLICT_RETRIES):
+            if fresh.status != "active" or (conflict.conflicted and attempt < MAX_CONFLICT_RETRIES):
                 coupon = fresh  # redeemed, locked or revoked meanwhile: the next check says which; or a retry
                 continue
-            raise conflict.exc from None  # the coupon is still active: a condition of the caller's items failed
-        coupon.status, coupon.redeemed_at = "redeemed", verification.verified_at
-        coupon.redeemed_store_id, coupon.verification_id = store_id, verification.verification_id
-        return {"verification_id": verification.verification_id, "coupon": coupon.public(now),
+            raise verification.NotRedeemed() from None  # still active: a condition of the caller's items failed
+        coupon.status, coupon.redeemed_at = "redeemed", record.verified_at
+        coupon.redeemed_store_id, coupon.verification_id = store_id, record.verification_id
+        return {"verification_id": record.verification_id, "coupon": coupon.public(now),
                 "discount_fen": discount, "member_id": coupon.member_id, "store_id": store_id,
-                "spend_fen": bill, "verified_at": verification.verified_at}
+                "spend_fen": bill, "verified_at": record.verified_at}
     raise Conflict("the coupon is busy, retry", code="COUPON_BUSY")
 
 
-def _find(code_or_qr: str) -> Coupon:
+def _find(code_or_qr: str) -> coupons.Coupon:
     if looks_like_coupon_code(code_or_qr):
         coupon_id = coupons.coupon_id_for_code(code_or_qr)
     else:
@@ -130,27 +126,27 @@ def verify_coupon(caller: Caller, body: VerifyRequest) -> VerificationOut:
 
 def reverse_verification(caller: Caller, verification_id: str) -> ReversalOut:
     """Undo a verification: a manager of its store, within 24 h, once (409 ALREADY_REVERSED after)."""
-    verification = coupons.get_verification(verification_id, consistent=True) if is_id(verification_id) else None
-    if verification is None:
+    record = verification.get_verification(verification_id, consistent=True) if is_id(verification_id) else None
+    if record is None:
         raise NotFound(f"verification {verification_id} not found")
-    if not (caller.is_admin or caller.is_manager_of(verification.store_id)):
+    if not (caller.is_admin or caller.is_manager_of(record.store_id)):
         raise Forbidden("manager of this store required")
-    if verification.reversed_at:
+    if record.reversed_at:
         raise AlreadyReversed()
     now = clock.now()
-    if now - parse_rfc3339(verification.verified_at) > REVERSAL_WINDOW:
+    if now - parse_rfc3339(record.verified_at) > REVERSAL_WINDOW:
         raise Conflict("a verification can be reversed within 24 hours", code="REVERSAL_WINDOW_CLOSED")
     try:
-        coupons.reverse(verification, caller.member_id, now)
+        verification.reverse(record, caller.member_id, now)
     except coupons.Throttled:
         raise RateLimited("too many requests, retry", headers={"Retry-After": "1"}) from None
-    except coupons.RedeemConflict:
-        fresh = coupons.get_verification(verification_id, consistent=True)
+    except verification.RedeemConflict:
+        fresh = verification.get_verification(verification_id, consistent=True)
         if fresh is not None and fresh.reversed_at:
             raise AlreadyReversed() from None
         raise Conflict("the coupon is no longer redeemed by this verification", code="COUPON_NOT_REDEEMED") from None
-    coupon = coupons.get_coupon(verification.coupon_id, consistent=True)
+    coupon = coupons.get_coupon(record.coupon_id, consistent=True)
     if coupon is None:  # the transaction just updated it; only an erasure in between could remove it
-        raise NotFound(f"coupon {verification.coupon_id} not found")
+        raise NotFound(f"coupon {record.coupon_id} not found")
     return ReversalOut(verification_id=verification_id, reversed_at=clock.to_rfc3339(now),
                        coupon=CouponOut(**coupon.public(now)))

@@ -23,10 +23,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from storeloop.data import campaigns as campaign_data
-from storeloop.data import flash_sales as flash_sale_data
-from storeloop.data import warmup as data
-from storeloop.data.connection import aws_client
+from storeloop import aws
+from storeloop.data import campaigns, flash_sales, warmup
 from storeloop.domain.capacity import provisioned_concurrency
 from storeloop.domain.clock import parse_rfc3339, to_rfc3339
 from storeloop.settings import get_settings
@@ -52,12 +50,12 @@ def needs_for(peak_rps: int, kind: str = CAMPAIGN) -> dict[str, int]:
 def _window_and_peak(subject_id: str, kind: str) -> tuple[str, str, int] | None:
     """(starts_at, ends_at, peak) of a campaign or sale to warm now; None if gone, cancelled or without a peak."""
     if kind == FLASH_SALE:
-        sale = flash_sale_data.get_sale(subject_id)
+        sale = flash_sales.get_sale(subject_id)
         if sale is None:
             return None
         return sale.starts_at, sale.ends_at, int(sale.expected_peak_rps or 0)
-    campaign = campaign_data.get_campaign(subject_id, consistent=True)
-    if campaign is None or campaign.status == campaign_data.CANCELLED:
+    campaign = campaigns.get_campaign(subject_id, consistent=True)
+    if campaign is None or campaign.status == campaigns.CANCELLED:
         return None
     return campaign.starts_at, campaign.ends_at, int(getattr(campaign, "expected_peak_rps", None) or 0)
 
@@ -77,10 +75,6 @@ def _z(moment: Any) -> str:
     return utc_z(moment)
 
 
-def _lambda() -> Any:
-    return aws_client("lambda")
-
-
 def kind_targets(kind: str) -> set[str]:
     return {name for name, t in targets().items() if kind in t.get("kinds", [CAMPAIGN])}
 
@@ -88,24 +82,12 @@ def kind_targets(kind: str) -> set[str]:
 def apply(totals: dict[str, int], names: set[str] | None = None) -> dict[str, int]:
     """Set the targets' (all, or `names`) provisioned concurrency to their totals (0: remove the configuration).
     Returns what was set."""
-    from botocore.exceptions import ClientError
-
-    client = _lambda()
     applied: dict[str, int] = {}
     for name, t in targets().items():
         if names is not None and name not in names:
             continue
         want = int(totals.get(name, 0))
-        if want > 0:
-            client.put_provisioned_concurrency_config(FunctionName=t["function"], Qualifier=t.get("alias", "live"),
-                                                      ProvisionedConcurrentExecutions=want)
-        else:
-            try:
-                client.delete_provisioned_concurrency_config(FunctionName=t["function"],
-                                                             Qualifier=t.get("alias", "live"))
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-                    raise
+        aws.set_provisioned_concurrency(t["function"], t.get("alias", "live"), want)
         applied[name] = want
     return applied
 
@@ -122,39 +104,31 @@ def warm(subject_id: str, kind: str = CAMPAIGN) -> dict[str, Any]:
         return {_id_key(kind): subject_id, "warmed": False, "applied": {}}
     starts_at, ends_at, peak = found
     _, release_at = warm_window(starts_at, ends_at)
-    data.reserve(subject_id, needs_for(peak, kind), peak, release_at, kind)
-    applied = apply(data.totals(), kind_targets(kind))
+    warmup.reserve(subject_id, needs_for(peak, kind), peak, release_at, kind)
+    applied = apply(warmup.totals(), kind_targets(kind))
     logger.info("claim path warmed", extra={_id_key(kind): subject_id, "peak_rps": peak, "applied": applied})
     return {_id_key(kind): subject_id, "warmed": True, "applied": applied}
 
 
 def release(subject_id: str, kind: str = CAMPAIGN) -> dict[str, Any]:
     """The warm flow's last task: drop the reservation and provision what the others still need."""
-    dropped = data.release(subject_id, kind)
-    applied = apply(data.totals(), kind_targets(kind))
+    dropped = warmup.release(subject_id, kind)
+    applied = apply(warmup.totals(), kind_targets(kind))
     logger.info("claim path released", extra={_id_key(kind): subject_id, "dropped": dropped, "applied": applied})
     return {_id_key(kind): subject_id, "released": dropped, "applied": applied}
 
 
-def start_warm_flow(subject: campaign_data.Campaign | flash_sale_data.FlashSale) -> str | None:
+def start_warm_flow(subject: campaigns.Campaign | flash_sales.FlashSale) -> str | None:
     """StartExecution of the warm flow, named after the campaign or sale (a repeated publish starts nothing new)."""
-    from botocore.exceptions import ClientError
-
     settings = get_settings()
     if not int(getattr(subject, "expected_peak_rps", None) or 0) or not settings.campaign_warm_state_machine_arn:
         return None
-    kind = FLASH_SALE if isinstance(subject, flash_sale_data.FlashSale) else CAMPAIGN
-    subject_id = subject.flash_sale_id if isinstance(subject, flash_sale_data.FlashSale) else subject.campaign_id
+    kind = FLASH_SALE if isinstance(subject, flash_sales.FlashSale) else CAMPAIGN
+    subject_id = subject.flash_sale_id if isinstance(subject, flash_sales.FlashSale) else subject.campaign_id
     warm_at, release_at = warm_window(subject.starts_at, subject.ends_at)
-    try:
-        return str(aws_client("stepfunctions").start_execution(
-            stateMachineArn=settings.campaign_warm_state_machine_arn, name=subject_id,
-            input=json.dumps({_id_key(kind): subject_id, "warm_at": warm_at,
-                              "release_at": release_at}))["executionArn"])
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
-            raise
-        return None
+    return aws.start_execution(settings.campaign_warm_state_machine_arn, subject_id,
+                               {_id_key(kind): subject_id, "warm_at": warm_at, "release_at": release_at},
+                               exists_ok=True)
 
 
 __all__ = ["CAMPAIGN", "FLASH_SALE", "apply", "needs_for", "release", "start_warm_flow", "to_rfc3339", "warm",

@@ -13,12 +13,9 @@ import socket
 import uuid
 from collections.abc import Iterable
 
-from pynamodb.exceptions import PutError
-
 from storeloop import crypto
-from storeloop.api.pagination import decode_cursor, encode_cursor
 from storeloop.caller import Caller
-from storeloop.data import webhooks as data
+from storeloop.data import webhooks
 from storeloop.domain import clock
 from storeloop.domain.clock import parse_rfc3339, to_rfc3339
 from storeloop.domain.webhooks import SECRET_GRACE, UrlRefused, check_url
@@ -77,11 +74,11 @@ def register(settings: Settings, caller: Caller, body: CreateWebhookEndpointRequ
         endpoint_id = "wh_" + uuid.uuid4().hex[:20]
     secret = new_secret()
     try:
-        item = data.create_endpoint(endpoint_id, url, list(body.events),
+        item = webhooks.create_endpoint(endpoint_id, url, list(body.events),
                                     crypto.encrypt(settings.data_key, secret, _purpose(endpoint_id)),
                                     to_rfc3339(clock.now()), caller.member_id)
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException" or not idempotency_key:
+    except webhooks.AlreadyExists:
+        if not idempotency_key:
             raise
         first = _endpoint(endpoint_id)
         if first.url != url or list(first.events or ()) != list(body.events):
@@ -90,49 +87,45 @@ def register(settings: Settings, caller: Caller, body: CreateWebhookEndpointRequ
     return WebhookEndpointCreatedOut(**item.public(), secret=secret), True
 
 
-def _endpoint(endpoint_id: str) -> data.WebhookEndpoint:
-    found = data.get_endpoint(endpoint_id, consistent=True) if re.fullmatch(ID_PATTERN, endpoint_id) else None
+def _endpoint(endpoint_id: str) -> webhooks.WebhookEndpoint:
+    found = webhooks.get_endpoint(endpoint_id, consistent=True) if re.fullmatch(ID_PATTERN, endpoint_id) else None
     if found is None:
         raise NotFound(f"webhook endpoint {endpoint_id} not found")
     return found
 
 
 def list_endpoints(limit: int, cursor: str | None) -> WebhookEndpointList:
-    items, last = data.list_endpoints(limit, decode_cursor(cursor))
-    return WebhookEndpointList(items=[WebhookEndpointOut(**e.public()) for e in items], next=encode_cursor(last))
+    items, after = webhooks.list_endpoints(limit, cursor)
+    return WebhookEndpointList(items=[WebhookEndpointOut(**e.public()) for e in items], next=after)
 
 
 def rotate_secret(settings: Settings, endpoint_id: str) -> WebhookSecretOut:
     """A new secret, shown once; the current one keeps signing (beside the new) for SECRET_GRACE."""
-    from pynamodb.exceptions import UpdateError
-
     endpoint = _endpoint(endpoint_id)
     now = clock.now()
     secret = new_secret()
     until = to_rfc3339(now + SECRET_GRACE)
     try:
-        data.rotate_secret(endpoint, crypto.encrypt(settings.data_key, secret, _purpose(endpoint_id)),
+        webhooks.rotate_secret(endpoint, crypto.encrypt(settings.data_key, secret, _purpose(endpoint_id)),
                            endpoint.secret_enc, until, to_rfc3339(now))
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise Conflict("the secret was rotated at the same moment; retry", code="SECRET_ROTATING") from None
-        raise
+    except webhooks.SecretChanged:
+        raise Conflict("the secret was rotated at the same moment; retry", code="SECRET_ROTATING") from None
     return WebhookSecretOut(endpoint_id=endpoint_id, secret=secret, previous_valid_until=until)
 
 
 def resume(endpoint_id: str) -> WebhookEndpointOut:
     _endpoint(endpoint_id)
-    data.resume(endpoint_id)
+    webhooks.resume(endpoint_id)
     return WebhookEndpointOut(**_endpoint(endpoint_id).public())
 
 
 def deliveries(endpoint_id: str, limit: int, cursor: str | None) -> WebhookDeliveryList:
     _endpoint(endpoint_id)
-    items, last = data.deliveries(endpoint_id, limit, decode_cursor(cursor))
-    return WebhookDeliveryList(items=[WebhookDeliveryOut(**d.public()) for d in items], next=encode_cursor(last))
+    items, after = webhooks.deliveries(endpoint_id, limit, cursor)
+    return WebhookDeliveryList(items=[WebhookDeliveryOut(**d.public()) for d in items], next=after)
 
 
-def signing_secrets(settings: Settings, endpoint: data.WebhookEndpoint) -> list[str]:
+def signing_secrets(settings: Settings, endpoint: webhooks.WebhookEndpoint) -> list[str]:
     """The secrets a delivery is signed with now: the current one, and the previous one during its grace."""
     found = [crypto.decrypt(settings.data_key, endpoint.secret_enc, _purpose(endpoint.endpoint_id))]
     if endpoint.previous_secret_enc and endpoint.previous_valid_until \
