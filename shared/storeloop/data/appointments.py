@@ -22,6 +22,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from storeloop.data import cursors
+from storeloop.data.keys import member_pk
 from storeloop.data.models import Entity, cancellation_codes, connection, read_page, start_key
 from storeloop.domain.errors import AlreadyBooked, SlotFull
 
@@ -38,7 +39,7 @@ def slots_pk(store_id: str, day: str) -> str:
 
 
 def marker_pk(member_id: str) -> str:
-    return f"MEMBER#{member_id}#APPT"
+    return f"{member_pk(member_id)}#APPT"
 
 
 def appointment_pk(appointment_id: str) -> str:
@@ -46,7 +47,7 @@ def appointment_pk(appointment_id: str) -> str:
 
 
 def member_index_pk(member_id: str) -> str:
-    return f"MEMBER#{member_id}#APPTS"
+    return f"{member_pk(member_id)}#APPTS"
 
 
 def store_day_index_pk(store_id: str, day: str) -> str:

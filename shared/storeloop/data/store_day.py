@@ -24,8 +24,8 @@ from storeloop.data.keys import member_pk
 from storeloop.data.members import MemberProfile
 from storeloop.data.models import Entity, read_page, start_key
 from storeloop.data.orders import PAID, Order, order_pk
-from storeloop.data.raw import item_from_raw, item_to_raw, table_name
-from storeloop.data.records import record_keys
+from storeloop.data.raw import item_to_raw, table_name
+from storeloop.data.records import images, record_keys
 
 WRITE_ATTEMPTS = 5
 
@@ -102,9 +102,7 @@ def pickup_index_changes(records: Iterable[dict[str, Any]]) -> dict[tuple[str, s
     for record in records:
         if not record_keys(record)[0].startswith("ORDER#"):
             continue
-        image = record.get("dynamodb") or {}
-        old = item_from_raw(image.get("OldImage") or {})
-        new = item_from_raw(image.get("NewImage") or {})
+        old, new = images(record)
         if new.get("status") == PAID and old.get("status") != PAID and new.get("paid_at") and new.get("store_id"):
             key = (pickups_pk(new["store_id"]), f"{new['paid_at']}#{new['order_id']}")
             changes[key] = {"PK": key[0], "SK": key[1], "order_id": new["order_id"], "paid_at": new["paid_at"]}

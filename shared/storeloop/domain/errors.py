@@ -107,7 +107,7 @@ class InsufficientPoints(DomainError):
     default_message = "Not enough points."
 
 
-# Every concrete domain error, for the HTTP mapper and the OpenAPI generator to enumerate.
+# The domain errors of API.md's first list (the mapper catches DomainError itself; the tests check these codes).
 ALL_DOMAIN_ERRORS: tuple[type[DomainError], ...] = (
     CampaignNotLive,
     SoldOut,

@@ -49,7 +49,7 @@ def create_ticket(user_agent: str | None, ip: str | None) -> ConsoleTicketOut:
     # The code first: WeChat unavailable → 503 and no ticket is left behind.
     image = mini_program_code_data_url(scene, APPROVE_PAGE)
     console_tickets.create(scene, _hash(secret), to_rfc3339(now()), int(time.time()) + TICKET_SECONDS, KEEP_SECONDS,
-                (user_agent or "")[:200] or None, (ip or "")[:64] or None)
+                           (user_agent or "")[:200] or None, (ip or "")[:64] or None)
     return ConsoleTicketOut(ticket=f"{scene}.{secret}", scene=scene, qr_image=image, expires_in=TICKET_SECONDS)
 
 
@@ -87,7 +87,7 @@ def approve_scene(caller: Caller, scene: str) -> ConsoleApprovalOut:
     ticket = _ticket_of_scene(scene)
     try:
         console_tickets.approve(scene, caller.member_id, list(caller.roles), list(caller.store_ids), caller.staff_role,
-                     to_rfc3339(now()), int(time.time()))
+                                to_rfc3339(now()), int(time.time()))
     except console_tickets.NotChanged:
         raise TicketNotPending() from None
     return ConsoleApprovalOut(scene=ticket.scene, status="approved", member_id=caller.member_id,

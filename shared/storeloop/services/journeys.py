@@ -185,7 +185,7 @@ def _act(journey: Journey, entry: JourneyEntry, index: int, action: dict[str, An
             return False
         try:
             coupons.claim(template, journey.journey_id, member_id, now,
-                              coupon_id="c_" + _action_key(journey, entry, index)[:20])
+                          coupon_id="c_" + _action_key(journey, entry, index)[:20])
         except coupons.AlreadyClaimed:
             return True  # granted by an earlier attempt of this window
         except (SoldOut, ClaimLimitReached) as exc:

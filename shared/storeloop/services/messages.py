@@ -173,7 +173,7 @@ class TableTokenStore:
 
     def save(self, token: AccessToken, replaces: AccessToken | None) -> bool:
         return save_access_token(self._appid, crypto.encrypt(self._key, token.value, self.PURPOSE),
-                                      token.valid_until, replaces.generation if replaces is not None else None)
+                                 token.valid_until, replaces.generation if replaces is not None else None)
 
 
 class OutboundSender:

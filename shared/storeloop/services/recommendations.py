@@ -107,4 +107,4 @@ def count_paid(change: dict[str, Any]) -> bool:
     for line in lines:
         units[str(line.get("sku"))] = units.get(str(line.get("sku")), 0) + int(line.get("qty") or 1)
     return count_sale(change["order_key"], change.get("member_id"), change["store_id"], skus, units,
-                           change["day"])
+                      change["day"])
