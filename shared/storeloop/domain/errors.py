@@ -107,7 +107,7 @@ class InsufficientPoints(DomainError):
     default_message = "Not enough points."
 
 
-# The domain errors of API.md's first list (the mapper catches DomainError itself; the tests check these codes).
+# The fourteen errors above, for the tests to check their codes; the mapper (api/app.py) catches every DomainError.
 ALL_DOMAIN_ERRORS: tuple[type[DomainError], ...] = (
     CampaignNotLive,
     SoldOut,
