@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storeloop.data.connection import aws_client
+from storeloop.data.keys import member_pk
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ def member_access(member_id: str, table_name: str) -> MemberAccess | None:
     process's DynamoDB client (the authorizer makes it at cold start with its own settings)."""
     raw = aws_client("dynamodb").get_item(
         TableName=table_name,
-        Key={"PK": {"S": f"MEMBER#{member_id}"}, "SK": {"S": "PROFILE"}},
+        Key={"PK": {"S": member_pk(member_id)}, "SK": {"S": "PROFILE"}},
         ConsistentRead=True, ProjectionExpression="PK, #s, access_version, staff_role, staff_store_ids",
         ExpressionAttributeNames={"#s": "status"}).get("Item")
     if not raw:

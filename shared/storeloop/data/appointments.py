@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -21,6 +21,8 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from storeloop.data import cursors
+from storeloop.data.keys import member_pk
 from storeloop.data.models import Entity, cancellation_codes, connection, read_page, start_key
 from storeloop.domain.errors import AlreadyBooked, SlotFull
 
@@ -37,7 +39,7 @@ def slots_pk(store_id: str, day: str) -> str:
 
 
 def marker_pk(member_id: str) -> str:
-    return f"MEMBER#{member_id}#APPT"
+    return f"{member_pk(member_id)}#APPT"
 
 
 def appointment_pk(appointment_id: str) -> str:
@@ -45,7 +47,7 @@ def appointment_pk(appointment_id: str) -> str:
 
 
 def member_index_pk(member_id: str) -> str:
-    return f"MEMBER#{member_id}#APPTS"
+    return f"{member_pk(member_id)}#APPTS"
 
 
 def store_day_index_pk(store_id: str, day: str) -> str:
@@ -128,16 +130,28 @@ def get_appointment(appointment_id: str) -> Appointment | None:
         return None
 
 
-def member_appointments(member_id: str, limit: int, after: dict[str, str] | None) -> tuple[list[Appointment],
-                                                                                            dict[str, str] | None]:
-    """A member's appointments, latest slot first; the key to continue after, or None on the last page.
+def _own_appointment_key(key: dict[str, str]) -> bool:
+    return (key["SK"] == "APPT" and key["PK"].startswith("APPT#")
+            and key["GSI1SK"].endswith("#" + key["PK"][len("APPT#"):]))
 
-    One more item than asked is read, so the last page says so (no empty page after it).
+
+def member_appointments(member_id: str, limit: int, cursor: str | None) -> tuple[list[Appointment], str | None]:
+    """A member's appointments, latest slot first; the next page's cursor, or None on the last page.
+
+    A cursor is only ever a position in the member's own list; anything else is refused (400), not followed. One
+    more item than asked is read, so the last page says so (no empty page after it).
     """
-    start = start_key(after)
+    after = cursors.start_key(cursor, ("PK", "SK", "GSI1PK", "GSI1SK"), GSI1PK=member_index_pk(member_id),
+                              check=_own_appointment_key)
     query = Appointment.gsi1.query(member_index_pk(member_id), scan_index_forward=False, limit=limit + 1,
-                                   last_evaluated_key=start)
-    return read_page(query, limit, index="GSI1")
+                                   last_evaluated_key=start_key(after))
+    items, last = read_page(query, limit, index="GSI1")
+    return items, cursors.next_cursor(last)
+
+
+def appointments_by_id(appointment_ids: Iterable[str]) -> list[Appointment]:
+    """The appointments that exist of these ids (BatchGetItem, in no particular order)."""
+    return list(Appointment.batch_get([(appointment_pk(a), "APPT") for a in dict.fromkeys(appointment_ids)]))
 
 
 def store_day_appointments(store_id: str, day: str) -> list[Appointment]:

@@ -21,6 +21,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from storeloop.data.keys import campaign_pk
 from storeloop.data.models import Entity, connection
 from storeloop.domain.sources import source_key
 
@@ -35,12 +36,13 @@ def scene_pk(scene: str) -> str:
     return f"SCENE#{scene}"
 
 
-def campaign_pk(campaign_id: str) -> str:
-    return f"CAMPAIGN#{campaign_id}"
-
-
 def entry_sk(channel: str, store_id: str | None, ref: str | None) -> str:
     return f"ENTRY#{source_key(channel, store_id, ref)}"
+
+
+def share_sk(member_id: str) -> str:
+    """The sharer's own entry of a campaign (`share`, ref = the sharer)."""
+    return f"SHARE#{member_id}"
 
 
 def new_scene() -> str:

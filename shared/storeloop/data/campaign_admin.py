@@ -12,6 +12,7 @@ from typing import Any, cast
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import UpdateError
 
+from storeloop.data import cursors
 from storeloop.data.campaigns import (
     ALL_CAMPAIGNS,
     CANCELLED,
@@ -51,14 +52,16 @@ def _status_filter(status: str | None, now: str) -> Any:
     return (published | (ManagedCampaign.status == PAUSED)) & (ManagedCampaign.ends_at <= now)
 
 
-def list_campaigns(status: str | None, now: str, limit: int, after: dict[str, str] | None
-                   ) -> tuple[list[ManagedCampaign], dict | None]:
-    """Newest first: Query GSI2 `CAMPAIGNS` descending, filtered by status, `limit + 1` matches."""
+def list_campaigns(status: str | None, now: str, limit: int, cursor: str | None
+                   ) -> tuple[list[ManagedCampaign], str | None]:
+    """Newest first: Query GSI2 `CAMPAIGNS` descending, filtered by status, `limit + 1` matches; from the client's
+    cursor (a key of this index, else 400), with the next page's cursor."""
+    after = cursors.start_key(cursor, ("PK", "SK", "GSI2PK", "GSI2SK"), GSI2PK=ALL_CAMPAIGNS, SK="CAMPAIGN")
     query = ManagedCampaign.gsi2.query(ALL_CAMPAIGNS, scan_index_forward=False, limit=limit + 1,
                                        filter_condition=_status_filter(status, now),
                                        last_evaluated_key=start_key(after))
     items, last = read_page(query, limit, index="GSI2")
-    return cast(list[ManagedCampaign], items), last
+    return cast(list[ManagedCampaign], items), cursors.next_cursor(last)
 
 
 def _update(campaign_id: str, actions: list[Any], condition: Any) -> None:

@@ -10,6 +10,8 @@ from typing import cast
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from storeloop.data import cursors
+from storeloop.data.keys import campaign_pk
 from storeloop.data.models import Entity
 from storeloop.domain.clock import parse_rfc3339
 
@@ -28,10 +30,6 @@ ALL_CAMPAIGNS = "CAMPAIGNS"  # GSI2 partition of every campaign, newest first (H
 
 class NotChanged(Exception):
     """A conditional status change did not apply; the caller re-reads the campaign to say why."""
-
-
-def campaign_pk(campaign_id: str) -> str:
-    return f"CAMPAIGN#{campaign_id}"
 
 
 class Campaign(Entity):
@@ -159,23 +157,18 @@ def cancel(campaign_id: str, at: str) -> Campaign:
 LIST_KEY_NAMES = ("PK", "SK", "GSI1PK", "GSI1SK")
 
 
-def list_start_key(raw: dict) -> dict[str, str]:
-    """A decoded cursor of `live_campaigns`, checked to be a key of that list (ValueError otherwise)."""
-    if set(raw) != set(LIST_KEY_NAMES) or not all(isinstance(v, str) and len(v) <= 200 for v in raw.values()):
-        raise ValueError("not a campaign list cursor")
-    if raw["GSI1PK"] != PUBLISHED_PARTITION or raw["SK"] != "CAMPAIGN" or not raw["PK"].startswith("CAMPAIGN#"):
-        raise ValueError("not a campaign list cursor")
-    return dict(raw)
+def _list_key(key: dict[str, str]) -> bool:
+    return all(len(v) <= 200 for v in key.values()) and key["PK"].startswith("CAMPAIGN#")
 
 
-def live_campaigns(now: str, limit: int, start_key: dict[str, str] | None
-                   ) -> tuple[list[Campaign], dict[str, str] | None]:
+def live_campaigns(now: str, limit: int, cursor: str | None) -> tuple[list[Campaign], str | None]:
     """Published campaigns live at `now` (started, not ended), soonest end first, a page at a time.
 
     One Query on GSI1 `CAMPAIGNS#PUBLISHED` with `GSI1SK > now` (the sort key starts with ends_at, so ended
-    campaigns are outside the key range) and a filter on starts_at (scheduled ones are few). `start_key` and
-    the returned key are plain `{"PK", "SK", "GSI1PK", "GSI1SK"}` strings (the caller makes them a cursor).
+    campaigns are outside the key range) and a filter on starts_at (scheduled ones are few). The client's cursor
+    must be a key of this list (else 400); the next page's cursor comes back.
     """
+    start_key = cursors.start_key(cursor, LIST_KEY_NAMES, GSI1PK=PUBLISHED_PARTITION, SK="CAMPAIGN", check=_list_key)
     query = Campaign.gsi1.query(PUBLISHED_PARTITION, Entity.GSI1SK > now,
                                 filter_condition=(Campaign.starts_at <= now) & (Campaign.status != PAUSED),
                                 limit=limit + 1, page_size=limit + 1,
@@ -184,7 +177,7 @@ def live_campaigns(now: str, limit: int, start_key: dict[str, str] | None
     if len(items) <= limit:
         return items, None
     last = items[limit - 1]
-    return items[:limit], {name: getattr(last, name) for name in LIST_KEY_NAMES}
+    return items[:limit], cursors.next_cursor({name: getattr(last, name) for name in LIST_KEY_NAMES})
 
 
 def _dynamo_key(key: dict[str, str] | None) -> dict[str, dict[str, str]] | None:

@@ -9,7 +9,8 @@ from pynamodb.attributes import ListAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from storeloop.data.members import MemberProfile, member_pk
+from storeloop.data.keys import member_pk
+from storeloop.data.members import MemberProfile
 from storeloop.data.models import Entity, cancellation_codes, connection
 from storeloop.domain.clock import now, to_rfc3339
 

@@ -16,6 +16,7 @@ from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
+from storeloop.data import cursors
 from storeloop.data.models import Entity, connection
 from storeloop.domain.clock import parse_rfc3339
 from storeloop.domain.coupons import CouponRule, split_stock, stock_shard_count
@@ -314,26 +315,20 @@ def coupon_window(coupon: Coupon) -> tuple[datetime, datetime]:
 COUPON_LIST_KEY_NAMES = ("PK", "SK", "GSI1PK", "GSI1SK")
 
 
-def member_coupons_start_key(member_id: str, raw: dict) -> dict[str, str]:
-    """A decoded cursor of `member_coupons`, checked to be a key in this member's list (ValueError otherwise).
-
-    The cursor comes back from the client: one naming another member's partition must not page through it.
-    """
-    if set(raw) != set(COUPON_LIST_KEY_NAMES) or not all(isinstance(v, str) and len(v) <= 200 for v in raw.values()):
-        raise ValueError("not a coupon list cursor")
-    if (raw["GSI1PK"] != member_coupons_partition(member_id) or raw["SK"] != "COUPON"
-            or raw["PK"] != coupon_pk(raw["GSI1SK"].rpartition("#")[2])):
-        raise ValueError("not a cursor of this member's coupons")
-    return dict(raw)
+def _member_coupon_key(key: dict[str, str]) -> bool:
+    return all(len(v) <= 200 for v in key.values()) and key["PK"] == coupon_pk(key["GSI1SK"].rpartition("#")[2])
 
 
-def member_coupons(member_id: str, status: str | None, now: str, limit: int, start_key: dict[str, str] | None
-                   ) -> tuple[list[Coupon], dict[str, str] | None]:
+def member_coupons(member_id: str, status: str | None, now: str, limit: int, cursor: str | None
+                   ) -> tuple[list[Coupon], str | None]:
     """A member's coupons, newest claim first, optionally by status as the member sees it (a page at a time).
 
     One Query on GSI1 `MEMBER#<id>#COUPONS`. An active coupon past valid_until reads as expired, so `active`
     and `expired` filter on valid_until as well (the strings compare as times: all are +08:00, whole seconds).
+    The cursor comes back from the client: one naming another member's partition must not page through it (400).
     """
+    start_key = cursors.start_key(cursor, COUPON_LIST_KEY_NAMES, GSI1PK=member_coupons_partition(member_id),
+                                  SK="COUPON", check=_member_coupon_key)
     condition = None
     if status == "active":
         condition = (Coupon.status == "active") & (Coupon.valid_until > now)
@@ -348,4 +343,4 @@ def member_coupons(member_id: str, status: str | None, now: str, limit: int, sta
     if len(items) <= limit:
         return items, None
     last = items[limit - 1]
-    return items[:limit], {name: getattr(last, name) for name in COUPON_LIST_KEY_NAMES}
+    return items[:limit], cursors.next_cursor({name: getattr(last, name) for name in COUPON_LIST_KEY_NAMES})

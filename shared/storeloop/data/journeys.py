@@ -24,7 +24,8 @@ from pynamodb.attributes import BooleanAttribute, NumberAttribute, NumberSetAttr
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from storeloop.data.members import member_pk
+from storeloop.data import cursors
+from storeloop.data.keys import member_pk
 from storeloop.data.models import Entity, cancellation_codes, connection, read_page, start_key
 
 JOURNEY_SK = "JOURNEY"
@@ -85,7 +86,7 @@ def _journey(journey_id: str) -> Journey:
     return Journey(journey_pk(journey_id), JOURNEY_SK)
 
 
-def create(journey_id: str, fields: dict[str, Any], created_at: str, created_by: str) -> Journey:
+def new_journey(journey_id: str, fields: dict[str, Any], created_at: str, created_by: str) -> Journey:
     journey = Journey(journey_pk(journey_id), JOURNEY_SK, journey_id=journey_id, created_at=created_at,
                       created_by=created_by, GSI2PK=LIST_PK, GSI2SK=f"{created_at}#{journey_id}", **fields)
     if journey.active:
@@ -94,7 +95,7 @@ def create(journey_id: str, fields: dict[str, Any], created_at: str, created_by:
     return journey
 
 
-def get(journey_id: str, *, consistent: bool = False) -> Journey | None:
+def load_journey(journey_id: str, *, consistent: bool = False) -> Journey | None:
     try:
         return Journey.get(journey_pk(journey_id), JOURNEY_SK, consistent_read=consistent)
     except DoesNotExist:
@@ -114,7 +115,7 @@ def set_active(journey: Journey, active: bool) -> Journey | None:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return None
         raise
-    return get(journey.journey_id, consistent=True)
+    return load_journey(journey.journey_id, consistent=True)
 
 
 def active_journeys(trigger_type: str) -> list[Journey]:
@@ -122,11 +123,14 @@ def active_journeys(trigger_type: str) -> list[Journey]:
     return [cast(Journey, j) for j in Journey.query(active_pk(trigger_type), index_name="GSI1")]
 
 
-def page(limit: int, after: dict[str, str] | None) -> tuple[list[Journey], dict[str, str] | None]:
+def journey_page(limit: int, cursor: str | None) -> tuple[list[Journey], str | None]:
+    """Every journey, newest first (Query GSI2 `JOURNEYS`), from the client's cursor; the next page's cursor."""
+    after = cursors.start_key(cursor, ("PK", "SK", "GSI2PK", "GSI2SK"), GSI2PK=LIST_PK,
+                              check=lambda k: k["PK"].startswith("JOURNEY#"))
     query = Journey.query(LIST_PK, index_name="GSI2", scan_index_forward=False, limit=limit + 1,
                           last_evaluated_key=start_key(after))
     items, last = read_page(query, limit, index="GSI2")
-    return [cast(Journey, j) for j in items], last
+    return [cast(Journey, j) for j in items], cursors.next_cursor(last)
 
 
 def enter(journey: Journey, member_id: str, at: str, window_starts: str) -> bool:
@@ -174,7 +178,7 @@ def action_done(journey_id: str, member_id: str, entered_at: str, index: int, *,
     return True
 
 
-def convert(journey_id: str, member_id: str, entered_at: str, at: str) -> bool:
+def mark_converted(journey_id: str, member_id: str, entered_at: str, at: str) -> bool:
     """Mark the entry converted (once per window) and count it."""
     try:
         with TransactWrite(connection=connection()) as tx:

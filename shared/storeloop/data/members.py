@@ -10,12 +10,9 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from storeloop.data.keys import member_pk
 from storeloop.data.models import Entity, connection
 from storeloop.domain.clock import now, to_rfc3339
-
-
-def member_pk(member_id: str) -> str:
-    return f"MEMBER#{member_id}"
 
 
 class MemberProfile(Entity):

@@ -19,7 +19,8 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWri
 from pynamodb.transactions import TransactWrite
 
 from storeloop.data.consents import CURRENT_SK, Consent, MemberGone
-from storeloop.data.members import MemberProfile, member_pk
+from storeloop.data.keys import member_pk
+from storeloop.data.members import MemberProfile
 from storeloop.data.models import Entity, cancellation_codes, connection
 from storeloop.domain.clock import now, to_rfc3339
 

@@ -24,7 +24,9 @@ from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from storeloop.data.members import MemberProfile, member_pk
+from storeloop.data import cursors
+from storeloop.data.keys import member_pk
+from storeloop.data.members import MemberProfile
 from storeloop.data.models import Entity, cancellation_codes, connection, read_page, start_key
 from storeloop.domain import clock
 from storeloop.domain.clock import CN_TZ, now, to_rfc3339
@@ -171,12 +173,15 @@ def balance(member_id: str) -> int | None:
         return None
 
 
-def ledger(member_id: str, limit: int, after: dict[str, str] | None) -> tuple[list[PointsLedgerEntry], dict | None]:
-    """A member's ledger, newest first; the key to continue after, or None on the last page."""
-    start = start_key(after)
+def ledger(member_id: str, limit: int, cursor: str | None) -> tuple[list[PointsLedgerEntry], str | None]:
+    """A member's ledger, newest first, from the client's cursor (a key of this ledger, else 400); the next page's
+    cursor, or None on the last page."""
+    after = cursors.start_key(cursor, ("PK", "SK"), PK=member_pk(member_id),
+                              check=lambda k: k["SK"].startswith(LEDGER_PREFIX))
     query = PointsLedgerEntry.query(member_pk(member_id), PointsLedgerEntry.SK.startswith(LEDGER_PREFIX),
-                                    scan_index_forward=False, limit=limit + 1, last_evaluated_key=start)
-    return read_page(query, limit)
+                                    scan_index_forward=False, limit=limit + 1, last_evaluated_key=start_key(after))
+    items, last = read_page(query, limit)
+    return items, cursors.next_cursor(last)
 
 
 # --- POS sales ----------------------------------------------------------------------------------------

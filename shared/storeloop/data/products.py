@@ -12,6 +12,7 @@ from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttrib
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from storeloop.data import cursors
 from storeloop.data.models import Entity, cancellation_codes, connection, read_page, start_key
 from storeloop.data.stores import store_pk
 
@@ -88,10 +89,13 @@ def existing_skus(skus: list[str]) -> set[str]:
     return {p.sku for p in Product.batch_get(keys)} if keys else set()
 
 
-def store_stock(store_id: str, limit: int, after: dict[str, str] | None) -> tuple[list[StoreStock], dict | None]:
-    """A store's products with their stock, by sku; the key to continue after, or None on the last page."""
-    start = start_key(after)
+def store_stock(store_id: str, limit: int, cursor: str | None) -> tuple[list[StoreStock], str | None]:
+    """A store's products with their stock, by sku, from the client's cursor (a key of this store's stock, else
+    400); the next page's cursor, or None on the last page."""
+    after = cursors.start_key(cursor, ("PK", "SK"), PK=store_pk(store_id),
+                              check=lambda k: k["SK"].startswith(STOCK_PREFIX))
     query = StoreStock.query(store_pk(store_id), StoreStock.SK.startswith(STOCK_PREFIX), limit=limit + 1,
                              filter_condition=StoreStock.active.does_not_exist() | (StoreStock.active == True),  # noqa: E712
-                             last_evaluated_key=start)
-    return read_page(query, limit)
+                             last_evaluated_key=start_key(after))
+    items, last = read_page(query, limit)
+    return items, cursors.next_cursor(last)

@@ -24,7 +24,7 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from storeloop.data.members import member_pk
+from storeloop.data.keys import member_pk
 from storeloop.data.models import Entity, cancellation_codes, connection
 from storeloop.data.products import product_pk
 from storeloop.data.stores import store_pk

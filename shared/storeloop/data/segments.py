@@ -17,7 +17,8 @@ from typing import Any
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 
-from storeloop.data.members import MemberProfile, member_pk
+from storeloop.data.keys import member_pk
+from storeloop.data.members import MemberProfile
 from storeloop.data.models import Entity
 from storeloop.domain.segments import MemberFacts
 
@@ -44,7 +45,7 @@ class Segment(Entity):
         return dict(json.loads(self.rules_json))
 
 
-def create_segment(segment_id: str, name: str, rules: dict[str, Any], at: str, by: str) -> Segment:
+def put_segment(segment_id: str, name: str, rules: dict[str, Any], at: str, by: str) -> Segment:
     segment = Segment(segment_pk(segment_id), "SEGMENT", segment_id=segment_id, name=name,
                       rules_json=json.dumps(rules, sort_keys=True), created_at=at, created_by=by,
                       GSI1PK=SEGMENTS_PARTITION, GSI1SK=f"{at}#{segment_id}")
@@ -52,7 +53,7 @@ def create_segment(segment_id: str, name: str, rules: dict[str, Any], at: str, b
     return segment
 
 
-def get_segment(segment_id: str) -> Segment | None:
+def load_segment(segment_id: str) -> Segment | None:
     try:
         return Segment.get(segment_pk(segment_id), "SEGMENT")
     except DoesNotExist:
@@ -63,7 +64,7 @@ def cached_segment(segment_id: str) -> Segment | None:
     hit = _cache.get(segment_id)
     if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
         return hit[1]
-    segment = get_segment(segment_id)
+    segment = load_segment(segment_id)
     if segment is not None:
         with _lock:
             if len(_cache) >= 1_000:

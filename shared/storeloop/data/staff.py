@@ -17,7 +17,8 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from storeloop.data import cursors
-from storeloop.data.members import StaffAssignment, member_pk
+from storeloop.data.keys import member_pk
+from storeloop.data.members import StaffAssignment
 from storeloop.data.models import Entity, cancellation_codes, connection, read_page, start_key
 from storeloop.domain.clock import now, to_rfc3339
 

@@ -16,12 +16,15 @@ from typing import Any, cast
 
 from pynamodb.attributes import UnicodeAttribute
 
+from storeloop.data import cursors
 from storeloop.data.appointments import Appointment, store_day_index_pk
 from storeloop.data.connection import dynamodb_client
-from storeloop.data.members import MemberProfile, member_pk
+from storeloop.data.keys import member_pk
+from storeloop.data.members import MemberProfile
 from storeloop.data.models import Entity, read_page, start_key
 from storeloop.data.orders import PAID, Order, order_pk
-from storeloop.data.raw import item_from_raw, item_to_raw, table_name
+from storeloop.data.raw import item_to_raw, table_name
+from storeloop.data.records import images, record_keys
 from storeloop.data.verification import Verification
 
 WRITE_ATTEMPTS = 5
@@ -43,14 +46,16 @@ class PickupWaiting(Entity):
 # ---------------------------------------------------------------- visits
 
 
-def day_appointments(store_id: str, day: str, status: str | None, limit: int, after: dict[str, str] | None
-                     ) -> tuple[list[Appointment], dict | None]:
-    """The day's appointments in slot order (Query GSI2 `STORE#<id>#APPTS#<date>`), optionally of one status."""
+def day_appointments(store_id: str, day: str, status: str | None, limit: int, cursor: str | None
+                     ) -> tuple[list[Appointment], str | None]:
+    """The day's appointments in slot order (Query GSI2 `STORE#<id>#APPTS#<date>`), optionally of one status; from
+    the client's cursor (a key of this day's list, else 400), with the next page's cursor."""
+    after = cursors.start_key(cursor, ("PK", "SK", "GSI2PK", "GSI2SK"), GSI2PK=store_day_index_pk(store_id, day))
     query = Appointment.gsi2.query(store_day_index_pk(store_id, day), limit=limit + 1,
                                    filter_condition=(Appointment.status == status) if status else None,
                                    last_evaluated_key=start_key(after))
     items, last = read_page(query, limit, index="GSI2")
-    return cast(list[Appointment], items), last
+    return cast(list[Appointment], items), cursors.next_cursor(last)
 
 
 def profiles(member_ids: Iterable[str]) -> dict[str, MemberProfile]:
@@ -62,27 +67,32 @@ def profiles(member_ids: Iterable[str]) -> dict[str, MemberProfile]:
 # ---------------------------------------------------------------- verifications
 
 
-def day_verifications(store_id: str, day: str, limit: int, after: dict[str, str] | None
-                      ) -> tuple[list[Verification], dict | None]:
-    """The day's verifications at the store, latest first (Query GSI1, `begins_with(GSI1SK, "<date>T")`)."""
+def day_verifications(store_id: str, day: str, limit: int, cursor: str | None
+                      ) -> tuple[list[Verification], str | None]:
+    """The day's verifications at the store, latest first (Query GSI1, `begins_with(GSI1SK, "<date>T")`); from the
+    client's cursor (a key of this day's list, else 400), with the next page's cursor."""
+    after = cursors.start_key(cursor, ("PK", "SK", "GSI1PK", "GSI1SK"), GSI1PK=verifications_pk(store_id),
+                              check=lambda k: k["GSI1SK"].startswith(f"{day}T"))
     query = Verification.gsi1.query(verifications_pk(store_id), Entity.GSI1SK.startswith(f"{day}T"),
                                     scan_index_forward=False, limit=limit + 1, last_evaluated_key=start_key(after))
     items, last = read_page(query, limit, index="GSI1")
-    return cast(list[Verification], items), last
+    return cast(list[Verification], items), cursors.next_cursor(last)
 
 
 # ---------------------------------------------------------------- pickups
 
 
-def waiting_pickups(store_id: str, limit: int, after: dict[str, str] | None) -> tuple[list[Order], dict | None]:
+def waiting_pickups(store_id: str, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
     """Paid orders waiting at the store, oldest payment first: Query `STORE#<id>#PICKUPS`, then BatchGetItem the
-    orders (strongly consistent) and keep those still `paid` (the index follows the stream by about a second)."""
+    orders (strongly consistent) and keep those still `paid` (the index follows the stream by about a second).
+    From the client's cursor (a key of this list, else 400), with the next page's cursor."""
+    after = cursors.start_key(cursor, ("PK", "SK"), PK=pickups_pk(store_id))
     marks, last = read_page(PickupWaiting.query(pickups_pk(store_id), limit=limit + 1,
                                                 last_evaluated_key=start_key(after)), limit)
     keys = [(order_pk(str(m.order_id)), "ORDER") for m in marks]
     found = {o.order_id: o for o in Order.batch_get(keys, consistent_read=True)} if keys else {}
     return [found[str(m.order_id)] for m in marks
-            if str(m.order_id) in found and found[str(m.order_id)].status == PAID], last
+            if str(m.order_id) in found and found[str(m.order_id)].status == PAID], cursors.next_cursor(last)
 
 
 def pickup_index_changes(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any] | None]:
@@ -90,12 +100,9 @@ def pickup_index_changes(records: Iterable[dict[str, Any]]) -> dict[tuple[str, s
     key → the item to put (the order became paid) or None to delete it (it left paid)."""
     changes: dict[tuple[str, str], dict[str, Any] | None] = {}
     for record in records:
-        keys = (record.get("dynamodb") or {}).get("Keys") or {}
-        if not str((keys.get("PK") or {}).get("S", "")).startswith("ORDER#"):
+        if not record_keys(record)[0].startswith("ORDER#"):
             continue
-        image = record.get("dynamodb") or {}
-        old = item_from_raw(image.get("OldImage") or {})
-        new = item_from_raw(image.get("NewImage") or {})
+        old, new = images(record)
         if new.get("status") == PAID and old.get("status") != PAID and new.get("paid_at") and new.get("store_id"):
             key = (pickups_pk(new["store_id"]), f"{new['paid_at']}#{new['order_id']}")
             changes[key] = {"PK": key[0], "SK": key[1], "order_id": new["order_id"], "paid_at": new["paid_at"]}

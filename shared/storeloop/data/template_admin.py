@@ -17,6 +17,7 @@ from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from storeloop.data import cursors
 from storeloop.data.coupons import CouponTemplate, StockShard, shard_pk, template_pk, templates_pk
 from storeloop.data.models import cancellation_codes, connection, read_page, start_key
 from storeloop.domain.coupons import split_stock, stock_shard_count
@@ -55,13 +56,14 @@ def get(template_id: str) -> ManagedTemplate | None:
         return None
 
 
-def list_templates(status: str, limit: int, after: dict[str, str] | None
-                   ) -> tuple[list[ManagedTemplate], dict | None]:
-    """Templates of one status, newest first: Query GSI1 `TEMPLATES#<status>` descending, `limit + 1`."""
+def list_templates(status: str, limit: int, cursor: str | None) -> tuple[list[ManagedTemplate], str | None]:
+    """Templates of one status, newest first: Query GSI1 `TEMPLATES#<status>` descending, `limit + 1`; from the
+    client's cursor (a key of this list, else 400), with the next page's cursor."""
+    after = cursors.start_key(cursor, ("PK", "SK", "GSI1PK", "GSI1SK"), GSI1PK=templates_pk(status), SK="TEMPLATE")
     query = ManagedTemplate.gsi1.query(templates_pk(status), scan_index_forward=False, limit=limit + 1,
                                        last_evaluated_key=start_key(after))
     items, last = read_page(query, limit, index="GSI1")
-    return cast(list[ManagedTemplate], items), last
+    return cast(list[ManagedTemplate], items), cursors.next_cursor(last)
 
 
 def stock_counts(templates: Iterable[CouponTemplate]) -> dict[str, tuple[int, int]]:

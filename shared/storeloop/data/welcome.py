@@ -16,7 +16,7 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
 from storeloop.data.connection import dynamodb_client
-from storeloop.data.members import member_pk
+from storeloop.data.keys import member_pk
 from storeloop.data.models import Entity
 from storeloop.data.raw import table_name
 

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 class DomainError(Exception):
     """A business rule refused the request; `code` is the API.md error code, `status` its HTTP status.
 
-    `storeloop/errors.py` maps these to the HTTP error envelope; nothing here knows about HTTP beyond the
-    number, so the rules stay testable without a request.
+    The resolver of `storeloop/api/app.py` (`make_app`'s exception handler) maps these to the HTTP error envelope;
+    nothing here knows about HTTP beyond the number, so the rules stay testable without a request.
     """
 
     code: ClassVar[str] = "BUSINESS_CONFLICT"
@@ -107,7 +107,7 @@ class InsufficientPoints(DomainError):
     default_message = "Not enough points."
 
 
-# Every concrete domain error, for the HTTP mapper and the OpenAPI generator to enumerate.
+# The fourteen errors above, for the tests to check their codes; the mapper (api/app.py) catches every DomainError.
 ALL_DOMAIN_ERRORS: tuple[type[DomainError], ...] = (
     CampaignNotLive,
     SoldOut,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from storeloop.api.pagination import decode_cursor, encode_cursor
 from storeloop.data import campaign_admin, campaigns, coupons
 from storeloop.domain import clock
 from storeloop.domain.clock import parse_rfc3339, to_rfc3339
@@ -32,17 +31,13 @@ def _must_get(campaign_id: str) -> campaigns.Campaign:
 
 
 def list_campaigns(status: str | None, limit: int, cursor: str | None) -> CampaignList:
-    key = decode_cursor(cursor)
-    if key is not None and (set(key) != {"PK", "SK", "GSI2PK", "GSI2SK"} or key.get("GSI2PK") != campaigns.ALL_CAMPAIGNS
-                            or key.get("SK") != "CAMPAIGN"):
-        raise ValidationFailed("cursor is not valid", details=[{"field": "cursor", "issue": "invalid"}])
     now = clock.now()
-    found, last = campaign_admin.list_campaigns(status, to_rfc3339(now), limit, key)
+    found, after = campaign_admin.list_campaigns(status, to_rfc3339(now), limit, cursor)
     templates = coupons.get_templates({t for c in found for t in c.template_id_list()})
     remaining = coupons.remaining_stock(templates.values())
     items = [_campaign_out(c, [templates[t] for t in c.template_id_list() if t in templates], remaining, now)
              for c in found]
-    return CampaignList(items=items, next=encode_cursor(last))
+    return CampaignList(items=items, next=after)
 
 
 def _check_window_and_templates(starts_at: str, ends_at: str, template_ids: list[str]) -> None:
@@ -83,7 +78,7 @@ def edit_campaign(campaign_id: str, body: EditCampaignRequest) -> CampaignOut:
         if segment_id is not None:
             from storeloop.data import segments
 
-            if segments.get_segment(segment_id) is None:
+            if segments.load_segment(segment_id) is None:
                 raise ValidationFailed("unknown segment", details=[
                     {"field": "audience.segment_id", "issue": "unknown", "message": segment_id}])
         changes["audience_segment_id"] = segment_id

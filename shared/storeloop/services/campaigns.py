@@ -6,7 +6,6 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from storeloop.api.pagination import decode_cursor, encode_cursor
 from storeloop.caller import Caller
 from storeloop.data import campaigns, coupons
 from storeloop.domain import clock
@@ -37,7 +36,7 @@ def create_campaign(caller: Caller, body: CreateCampaignRequest) -> CampaignOut:
     if audience is not None:  # issue 9
         from storeloop.data import segments
 
-        if segments.get_segment(audience) is None:
+        if segments.load_segment(audience) is None:
             raise ValidationFailed("unknown segment", details=[{"field": "audience.segment_id", "issue": "unknown",
                                                                 "message": audience}])
     campaign = campaigns.create_campaign("cp_" + uuid.uuid4().hex[:20], body.name, body.starts_at, body.ends_at,
@@ -107,24 +106,19 @@ def _stop_campaign_flow(campaign: campaigns.Campaign) -> None:
 
 
 def list_live_campaigns(limit: int, cursor: str | None, caller: Caller | None = None) -> CampaignList:
-    raw = decode_cursor(cursor)
-    try:
-        start = campaigns.list_start_key(raw) if raw is not None else None
-    except ValueError:
-        raise ValidationFailed("cursor is not valid", details=[{"field": "cursor", "issue": "invalid"}]) from None
     now = clock.now()
-    found, last = campaigns.live_campaigns(to_rfc3339(now), limit, start)
+    found, after = campaigns.live_campaigns(to_rfc3339(now), limit, cursor)
     if caller is not None and not caller.is_admin and any(c.audience_segment_id for c in found):
         # issue 9: a campaign with an audience shows to its segment only (the caller's profile read once)
-        from storeloop.data import segments as segment_data
+        from storeloop.data.segments import member_facts
 
-        facts = segment_data.member_facts(caller.member_id)
+        facts = member_facts(caller.member_id)
         found = [c for c in found if _sees(caller, c, facts)]
     templates = coupons.get_templates({t for c in found for t in c.template_id_list()})
     remaining = coupons.remaining_stock(templates.values())
     items = [_campaign_out(c, [templates[t] for t in c.template_id_list() if t in templates], remaining, now)
              for c in found]
-    return CampaignList(items=items, next=encode_cursor(last))
+    return CampaignList(items=items, next=after)
 
 
 def get_campaign(caller: Caller, campaign_id: str) -> CampaignOut:

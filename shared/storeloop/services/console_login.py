@@ -16,7 +16,7 @@ import time
 
 from storeloop import tokens
 from storeloop.caller import Caller
-from storeloop.data import console_tickets as data
+from storeloop.data import console_tickets
 from storeloop.domain.clock import now, to_rfc3339
 from storeloop.errors import Conflict, Forbidden, NotFound
 from storeloop.schemas.console import (
@@ -48,19 +48,19 @@ def create_ticket(user_agent: str | None, ip: str | None) -> ConsoleTicketOut:
     secret = secrets.token_urlsafe(32)
     # The code first: WeChat unavailable → 503 and no ticket is left behind.
     image = mini_program_code_data_url(scene, APPROVE_PAGE)
-    data.create(scene, _hash(secret), to_rfc3339(now()), int(time.time()) + TICKET_SECONDS, KEEP_SECONDS,
-                (user_agent or "")[:200] or None, (ip or "")[:64] or None)
+    console_tickets.create(scene, _hash(secret), to_rfc3339(now()), int(time.time()) + TICKET_SECONDS, KEEP_SECONDS,
+                           (user_agent or "")[:200] or None, (ip or "")[:64] or None)
     return ConsoleTicketOut(ticket=f"{scene}.{secret}", scene=scene, qr_image=image, expires_in=TICKET_SECONDS)
 
 
-def _ticket_of_scene(scene: str) -> data.ConsoleTicket:
-    found = data.get(scene) if scene.startswith(SCENE_PREFIX) and valid_scene(scene) else None
+def _ticket_of_scene(scene: str) -> console_tickets.ConsoleTicket:
+    found = console_tickets.get(scene) if scene.startswith(SCENE_PREFIX) and valid_scene(scene) else None
     if found is None:
         raise NotFound("no such console login")
     return found
 
 
-def _expires_in(ticket: data.ConsoleTicket, epoch: float) -> int:
+def _expires_in(ticket: console_tickets.ConsoleTicket, epoch: float) -> int:
     return max(0, int(float(ticket.valid_until) - epoch))
 
 
@@ -75,7 +75,7 @@ def describe_scene(caller: Caller, scene: str) -> ConsoleSceneOut:
     ticket = _ticket_of_scene(scene)
     epoch = time.time()
     status = ticket.status_at(epoch)
-    if status != data.PENDING:
+    if status != console_tickets.PENDING:
         raise TicketNotPending()
     return ConsoleSceneOut(scene=scene, status=status, expires_in=_expires_in(ticket, epoch),  # type: ignore[arg-type]
                            requested_by=RequestedBy(user_agent=ticket.user_agent, ip=ticket.ip))
@@ -86,9 +86,9 @@ def approve_scene(caller: Caller, scene: str) -> ConsoleApprovalOut:
     _may_approve(caller)
     ticket = _ticket_of_scene(scene)
     try:
-        data.approve(scene, caller.member_id, list(caller.roles), list(caller.store_ids), caller.staff_role,
-                     to_rfc3339(now()), int(time.time()))
-    except data.NotChanged:
+        console_tickets.approve(scene, caller.member_id, list(caller.roles), list(caller.store_ids), caller.staff_role,
+                                to_rfc3339(now()), int(time.time()))
+    except console_tickets.NotChanged:
         raise TicketNotPending() from None
     return ConsoleApprovalOut(scene=ticket.scene, status="approved", member_id=caller.member_id,
                               roles=list(caller.roles))
@@ -97,20 +97,20 @@ def approve_scene(caller: Caller, scene: str) -> ConsoleApprovalOut:
 def poll_ticket(settings: Settings, ticket_value: str) -> ConsoleTicketStatusOut:
     """The browser's poll: pending / expired / consumed, or — once — approved with the session token."""
     scene, _, secret = ticket_value.partition(".")
-    ticket = data.get(scene) if secret and scene.startswith(SCENE_PREFIX) and valid_scene(scene) else None
+    ticket = console_tickets.get(scene) if secret and scene.startswith(SCENE_PREFIX) and valid_scene(scene) else None
     if ticket is None or not hmac.compare_digest(ticket.secret_hash, _hash(secret)):
         raise NotFound("no such console login")
     epoch = time.time()
     status = ticket.status_at(epoch)
-    if status == data.PENDING:
+    if status == console_tickets.PENDING:
         return ConsoleTicketStatusOut(status="pending", expires_in=_expires_in(ticket, epoch))
-    if status != data.APPROVED:
+    if status != console_tickets.APPROVED:
         return ConsoleTicketStatusOut(status=status)  # type: ignore[arg-type]
     try:
-        data.consume(scene, ticket.secret_hash, to_rfc3339(now()), int(epoch))
-    except data.NotChanged:  # another poll took it (or it just expired): say what it is now
-        fresh = data.get(scene)
-        return ConsoleTicketStatusOut(status=fresh.status_at(time.time()) if fresh else data.EXPIRED)  # type: ignore[arg-type]
+        console_tickets.consume(scene, ticket.secret_hash, to_rfc3339(now()), int(epoch))
+    except console_tickets.NotChanged:  # another poll took it (or it just expired): say what it is now
+        fresh = console_tickets.get(scene)
+        return ConsoleTicketStatusOut(status=fresh.status_at(time.time()) if fresh else console_tickets.EXPIRED)  # type: ignore[arg-type]
     caller = Caller(str(ticket.approved_by), tuple(str(r) for r in ticket.roles or ()) or ("member",),
                     tuple(str(s) for s in ticket.store_ids or []), ticket.staff_role)
     token = tokens.issue_session(settings.token_signing_key, caller, settings.token_ttl_seconds)

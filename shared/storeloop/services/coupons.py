@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from storeloop.api.pagination import decode_cursor, encode_cursor
 from storeloop.caller import Caller
 from storeloop.data import campaigns, coupon_claims, coupons, stores
 from storeloop.domain import clock
@@ -82,14 +81,9 @@ def claim_coupon(caller: Caller, campaign_id: str, body: ClaimRequest) -> ClaimO
 
 
 def my_coupons(caller: Caller, status: str | None, limit: int, cursor: str | None) -> CouponList:
-    raw = decode_cursor(cursor)
-    try:
-        start = coupons.member_coupons_start_key(caller.member_id, raw) if raw is not None else None
-    except ValueError:
-        raise ValidationFailed("cursor is not valid", details=[{"field": "cursor", "issue": "invalid"}]) from None
     now = clock.now()
-    found, last = coupons.member_coupons(caller.member_id, status, to_rfc3339(now), limit, start)
-    return CouponList(items=[CouponOut(**c.public(now)) for c in found], next=encode_cursor(last))
+    found, after = coupons.member_coupons(caller.member_id, status, to_rfc3339(now), limit, cursor)
+    return CouponList(items=[CouponOut(**c.public(now)) for c in found], next=after)
 
 
 def coupon_qr(settings: Settings, caller: Caller, coupon_id: str) -> QrOut:

@@ -28,14 +28,25 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from storeloop.api.pagination import decode_cursor, encode_cursor
 from storeloop.caller import Caller
-from storeloop.data import coupon_claims
-from storeloop.data import coupons as coupon_data
-from storeloop.data import journeys as data
-from storeloop.data import points as points_data
+from storeloop.data import coupon_claims, coupons, points
 from storeloop.data.analytics import expiring_coupon_ids
-from storeloop.data.raw import item_from_raw
+from storeloop.data.journeys import (
+    Journey,
+    JourneyEntry,
+    action_done,
+    active_journeys,
+    enter,
+    entries_of,
+    get_entry,
+    journey_page,
+    load_journey,
+    mark_converted,
+    new_journey,
+    set_active,
+)
+from storeloop.data.records import images, record_keys, record_kind
+from storeloop.data.reminders import coupons_by_id
 from storeloop.domain import clock
 from storeloop.domain.clock import CN_TZ, parse_rfc3339, to_rfc3339
 from storeloop.domain.errors import ClaimLimitReached, SoldOut
@@ -68,7 +79,7 @@ def _invalid(field: str, issue: str, message: str) -> ValidationFailed:
 
 def create_journey(caller: Caller, body: CreateJourneyRequest) -> JourneyOut:
     for i, action in enumerate(body.actions):
-        if action.type == "grant_coupon" and coupon_data.get_template(action.template_id) is None:
+        if action.type == "grant_coupon" and coupons.get_template(action.template_id) is None:
             raise _invalid(f"actions.{i}.template_id", "unknown", f"coupon template {action.template_id} not found")
     if body.segment_id is not None:
         segments = _segments()
@@ -81,7 +92,7 @@ def create_journey(caller: Caller, body: CreateJourneyRequest) -> JourneyOut:
     fields = {"name": body.name, "trigger_type": body.trigger.type, "trigger_days": body.trigger.days,
               "segment_id": body.segment_id, "reentry_days": body.reentry_days, "active": body.active,
               "actions_json": _actions_json(body)}
-    journey = data.create("jr_" + uuid.uuid4().hex[:20], fields, to_rfc3339(clock.now()), caller.member_id)
+    journey = new_journey("jr_" + uuid.uuid4().hex[:20], fields, to_rfc3339(clock.now()), caller.member_id)
     return JourneyOut(**journey.public())
 
 
@@ -100,26 +111,22 @@ def _segment_exists(segments: Any, segment_id: str) -> bool:
 
 
 def get_journey(journey_id: str) -> JourneyOut:
-    journey = data.get(journey_id, consistent=True)
+    journey = load_journey(journey_id, consistent=True)
     if journey is None:
         raise NotFound(f"journey {journey_id} not found")
     return JourneyOut(**journey.public())
 
 
 def list_journeys(limit: int, cursor: str | None) -> JourneyList:
-    key = decode_cursor(cursor)
-    if key is not None and (set(key) != {"PK", "SK", "GSI2PK", "GSI2SK"} or key.get("GSI2PK") != data.LIST_PK
-                            or not str(key.get("PK", "")).startswith("JOURNEY#")):
-        raise _invalid("cursor", "invalid", "cursor is not valid")
-    items, last = data.page(limit, key)
-    return JourneyList(items=[JourneyOut(**j.public()) for j in items], next=encode_cursor(last))
+    items, after = journey_page(limit, cursor)
+    return JourneyList(items=[JourneyOut(**j.public()) for j in items], next=after)
 
 
 def update_journey(journey_id: str, body: UpdateJourneyRequest) -> JourneyOut:
-    journey = data.get(journey_id, consistent=True)
+    journey = load_journey(journey_id, consistent=True)
     if journey is None:
         raise NotFound(f"journey {journey_id} not found")
-    updated = data.set_active(journey, body.active)
+    updated = set_active(journey, body.active)
     if updated is None:
         raise NotFound(f"journey {journey_id} not found")
     return JourneyOut(**updated.public())
@@ -128,7 +135,7 @@ def update_journey(journey_id: str, body: UpdateJourneyRequest) -> JourneyOut:
 # ---------------------------------------------------------------------------------------------- acting
 
 
-def _in_segment(journey: data.Journey, member_ids: list[str]) -> set[str]:
+def _in_segment(journey: Journey, member_ids: list[str]) -> set[str]:
     if not journey.segment_id:
         return set(member_ids)
     segments = _segments()
@@ -137,7 +144,7 @@ def _in_segment(journey: data.Journey, member_ids: list[str]) -> set[str]:
     return set(segments.audience_of(member_ids, journey.segment_id))
 
 
-def enter_all(journey: data.Journey, member_ids: Iterable[str], now: datetime) -> int:
+def enter_all(journey: Journey, member_ids: Iterable[str], now: datetime) -> int:
     """Enter each member (segment applying) and do the journey's actions; returns how many entered now."""
     if not journey.active:
         return 0
@@ -148,37 +155,37 @@ def enter_all(journey: data.Journey, member_ids: Iterable[str], now: datetime) -
     return entered
 
 
-def _enter(journey: data.Journey, member_id: str, now: datetime) -> bool:
+def _enter(journey: Journey, member_id: str, now: datetime) -> bool:
     window_starts = to_rfc3339(now - timedelta(days=int(journey.reentry_days)))
-    entered = data.enter(journey, member_id, to_rfc3339(now), window_starts)
-    entry = data.get_entry(member_id, journey.journey_id)
+    entered = enter(journey, member_id, to_rfc3339(now), window_starts)
+    entry = get_entry(member_id, journey.journey_id)
     if entry is not None and entry.entered_at >= window_starts and entry.pending:
         _do_pending(journey, entry, now)  # this window's actions, or those a failed attempt left
     return entered
 
 
-def _do_pending(journey: data.Journey, entry: data.JourneyEntry, now: datetime) -> None:
+def _do_pending(journey: Journey, entry: JourneyEntry, now: datetime) -> None:
     actions = journey.actions
     for index in sorted(int(i) for i in entry.pending or ()):
         if index >= len(actions):
             continue
         performed = _act(journey, entry, index, actions[index], now)
-        data.action_done(journey.journey_id, entry.member_id, entry.entered_at, index, performed=performed)
+        action_done(journey.journey_id, entry.member_id, entry.entered_at, index, performed=performed)
 
 
-def _action_key(journey: data.Journey, entry: data.JourneyEntry, index: int) -> str:
+def _action_key(journey: Journey, entry: JourneyEntry, index: int) -> str:
     return hashlib.sha256(f"{journey.journey_id}:{entry.member_id}:{entry.entered_at}:{index}".encode()).hexdigest()
 
 
-def _act(journey: data.Journey, entry: data.JourneyEntry, index: int, action: dict[str, Any], now: datetime) -> bool:
+def _act(journey: Journey, entry: JourneyEntry, index: int, action: dict[str, Any], now: datetime) -> bool:
     member_id = entry.member_id
     if action["type"] == "grant_coupon":
-        template = coupon_data.cached_template(action["template_id"])
+        template = coupons.cached_template(action["template_id"])
         if template is None:
             return False
         try:
             coupon_claims.claim(template, journey.journey_id, member_id, now,
-                              coupon_id="c_" + _action_key(journey, entry, index)[:20])
+                                coupon_id="c_" + _action_key(journey, entry, index)[:20])
         except coupon_claims.AlreadyClaimed:
             return True  # granted by an earlier attempt of this window
         except (SoldOut, ClaimLimitReached) as exc:
@@ -214,19 +221,14 @@ def convert(member_id: str, paid_at: str) -> int:
     """Mark the member's entries a purchase at `paid_at` converts (within 14 days of entering); returns how many."""
     paid = parse_rfc3339(paid_at)
     done = 0
-    for entry in data.entries_of(member_id):
+    for entry in entries_of(member_id):
         entered = parse_rfc3339(entry.entered_at)
         if entry.converted_at is None and entered <= paid < entered + CONVERSION_WINDOW:
-            done += int(data.convert(entry.journey_id, member_id, entry.entered_at, to_rfc3339(paid)))
+            done += int(mark_converted(entry.journey_id, member_id, entry.entered_at, to_rfc3339(paid)))
     return done
 
 
 # ---------------------------------------------------------------------------------------------- the stream
-
-
-def _keys(record: dict[str, Any]) -> tuple[str, str]:
-    keys = (record.get("dynamodb") or {}).get("Keys") or {}
-    return str((keys.get("PK") or {}).get("S", "")), str((keys.get("SK") or {}).get("S", ""))
 
 
 def _china_day(value: str) -> date:
@@ -235,15 +237,14 @@ def _china_day(value: str) -> date:
 
 def paid_sale(record: dict[str, Any]) -> dict[str, Any] | None:
     """A paid order or a finished POS sale on a stream record, as recommendations and conversions need it."""
-    pk, sk = _keys(record)
-    body = record.get("dynamodb") or {}
-    old, new = item_from_raw(body.get("OldImage") or {}), item_from_raw(body.get("NewImage") or {})
+    kind = record_kind(record)
+    old, new = images(record)
     member = new.get("member_id") if new.get("member_id") not in (None, "", "erased") else None
-    if pk.startswith("ORDER#") and sk == "ORDER" and old.get("status") != "paid" and new.get("status") == "paid" \
+    if kind == "order" and old.get("status") != "paid" and new.get("status") == "paid" \
             and new.get("paid_at"):
         return {"order_key": f"order:{new['order_id']}", "member_id": member, "store_id": new["store_id"],
                 "lines": list(new.get("items") or []), "paid_at": new["paid_at"], "day": _china_day(new["paid_at"])}
-    if pk.startswith("POSSALE#") and sk == "SALE" and old.get("status") != "done" and new.get("status") == "done":
+    if kind == "pos_sale" and old.get("status") != "done" and new.get("status") == "done":
         return {"order_key": f"pos:{new['store_id']}:{new['sale_id']}", "member_id": member,
                 "store_id": new["store_id"], "lines": list(new.get("items") or []), "paid_at": new["occurred_at"],
                 "day": _china_day(new["occurred_at"])}
@@ -251,11 +252,9 @@ def paid_sale(record: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def joined_member(record: dict[str, Any]) -> str | None:
-    pk, sk = _keys(record)
-    if not pk.startswith("MEMBER#") or sk != "PROFILE":
+    if record_kind(record) != "member_profile":
         return None
-    body = record.get("dynamodb") or {}
-    old, new = item_from_raw(body.get("OldImage") or {}), item_from_raw(body.get("NewImage") or {})
+    old, new = images(record)
     if not old.get("joined_at") and new.get("joined_at") and new.get("status", "active") == "active":
         return str(new["member_id"])
     return None
@@ -268,11 +267,11 @@ def on_record(record: dict[str, Any], now: datetime) -> None:
     except (KeyError, TypeError, ValueError) as exc:
         # A record we cannot read (a malformed item, a date out of range) is set aside, as the analytics consumer
         # does: retrying it would block its shard and change nothing.
-        pk, sk = _keys(record)
+        pk, sk = record_keys(record)
         logger.error(f"journey stream record set aside: {pk} {sk}", extra={"pk": pk, "sk": sk, "error": repr(exc)})
         return
     if member is not None:
-        for journey in data.active_journeys("joined"):
+        for journey in active_journeys("joined"):
             enter_all(journey, [member], now)
         return
     if sale is not None:
@@ -289,7 +288,7 @@ def on_stream_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
         try:
             on_record(record, now)
         except Exception:
-            pk, sk = _keys(record)
+            pk, sk = record_keys(record)
             logger.exception("journey stream record failed", extra={"pk": pk, "sk": sk})
             seq = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
             return {"batchItemFailures": [{"itemIdentifier": seq}]}
@@ -304,18 +303,18 @@ def _days(first: date, count: int) -> Iterator[date]:
         yield first - timedelta(days=d)
 
 
-def due_members(journey: data.Journey, today: date) -> list[str]:
+def due_members(journey: Journey, today: date) -> list[str]:
     """Who the time trigger of `journey` is due for today (and the CATCH_UP_DAYS before), through indexes."""
     n = int(journey.trigger_days or 0)
     expiry_days = get_settings().points_expiry_days
     found: list[str] = []
     if journey.trigger_type == "no_purchase_for_days":
         for last_purchase in _days(today - timedelta(days=n), CATCH_UP_DAYS + 1):
-            found += [s.member_id for s in points_data.members_expiring_on(last_purchase + timedelta(days=expiry_days))]
+            found += [s.member_id for s in points.members_expiring_on(last_purchase + timedelta(days=expiry_days))]
     elif journey.trigger_type == "points_expiring":
         for day in _days(today + timedelta(days=n), CATCH_UP_DAYS + 1):
             if day >= today:
-                found += [s.member_id for s in points_data.members_expiring_on(day) if s.points > 0]
+                found += [s.member_id for s in points.members_expiring_on(day) if s.points > 0]
     elif journey.trigger_type == "coupon_expiring":
         for day in _days(today + timedelta(days=n), CATCH_UP_DAYS + 1):
             if day < today:
@@ -323,8 +322,7 @@ def due_members(journey: data.Journey, today: date) -> list[str]:
             first = f"{day.isoformat()}T00:00:00+08:00"
             before = f"{(day + timedelta(days=1)).isoformat()}T00:00:00+08:00"
             ids = list(dict.fromkeys(expiring_coupon_ids(day.isoformat(), first, before)))
-            coupons = coupon_data.Coupon.batch_get([(coupon_data.coupon_pk(c), "COUPON") for c in ids])
-            found += [c.member_id for c in coupons if c.status == "active" and c.member_id]
+            found += [c.member_id for c in coupons_by_id(ids) if c.status == "active" and c.member_id]
     return list(dict.fromkeys(found))
 
 
@@ -334,7 +332,7 @@ def run_time_triggers(now: datetime | None = None) -> dict[str, Any]:
     today = now.astimezone(CN_TZ).date()
     summary: dict[str, int] = {}
     for trigger in ("no_purchase_for_days", "points_expiring", "coupon_expiring"):
-        for journey in data.active_journeys(trigger):
+        for journey in active_journeys(trigger):
             summary[journey.journey_id] = enter_all(journey, due_members(journey, today), now)
     logger.info("journey time triggers", extra={"entered": summary})
     return {"entered": summary}

@@ -12,9 +12,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from storeloop.data import coupon_claims, welcome
-from storeloop.data import coupons as coupon_data
-from storeloop.data.raw import item_from_raw
+from storeloop.data import coupon_claims, coupons, welcome
+from storeloop.data.records import images, record_kind
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 from storeloop.domain.errors import DomainError
@@ -28,30 +27,28 @@ def _member(value: Any) -> str | None:
 
 
 def _handle(record: dict[str, Any]) -> None:
-    body = record.get("dynamodb") or {}
-    keys = body.get("Keys") or {}
-    pk, sk = (keys.get("PK") or {}).get("S", ""), (keys.get("SK") or {}).get("S", "")
+    kind = record_kind(record)
     event = record.get("eventName")
-    old, new = item_from_raw(body.get("OldImage") or {}), item_from_raw(body.get("NewImage") or {})
-    if event == "INSERT" and pk.startswith("COUPON#") and sk == "COUPON" and new.get("source_channel"):
+    old, new = images(record)
+    if event == "INSERT" and kind == "coupon" and new.get("source_channel"):
         member = _member(new.get("member_id"))
         if member:
             welcome.set_first_touch(member, {"channel": new["source_channel"], "store_id": new.get("source_store_id"),
                                              "ref": new.get("source_ref")}, new["claimed_at"])
-    elif event == "INSERT" and pk.startswith("VIEW#") and sk == "VIEW" and new.get("channel", "direct") != "direct":
+    elif event == "INSERT" and kind == "view" and new.get("channel", "direct") != "direct":
         member = _member(new.get("member_id"))
         if member:
             welcome.set_first_touch(member, {"channel": new["channel"], "store_id": new.get("store_id"),
                                              "ref": new.get("ref")}, new["viewed_at"])
-    elif pk.startswith("ORDER#") and sk == "ORDER" and old.get("status") != "paid" and new.get("status") == "paid":
+    elif kind == "order" and old.get("status") != "paid" and new.get("status") == "paid":
         member = _member(new.get("member_id"))
         if member:
             welcome.add_store_bought(member, new["store_id"])
-    elif pk.startswith("POSSALE#") and old.get("status") != "done" and new.get("status") == "done":
+    elif kind == "pos_sale" and old.get("status") != "done" and new.get("status") == "done":
         member = _member(new.get("member_id"))
         if member:
             welcome.add_store_bought(member, new["store_id"])
-    elif pk.startswith("MEMBER#") and sk == "PROFILE" and not old.get("joined_at") and new.get("joined_at"):
+    elif kind == "member_profile" and not old.get("joined_at") and new.get("joined_at"):
         member = _member(new.get("member_id"))
         if member:
             give_welcome_gift(member)
@@ -63,13 +60,13 @@ def give_welcome_gift(member_id: str) -> str | None:
     setting = welcome.get_setting()
     if setting is None or not setting.template_id or welcome.given(member_id):
         return None
-    template = coupon_data.get_template(setting.template_id)
+    template = coupons.get_template(setting.template_id)
     if template is None:
         return None
     now = clock.now()
     try:
         coupon = coupon_claims.claim(template, welcome.WELCOME_CAMPAIGN, member_id, now,
-                                   extra=welcome.mark_given(member_id, template.template_id, to_rfc3339(now)))
+                                     extra=welcome.mark_given(member_id, template.template_id, to_rfc3339(now)))
     except coupon_claims.ExtraRefused:
         return None  # given by an earlier delivery of this record
     except DomainError as exc:  # sold out, limits: the gift is simply not given (logged for HQ)
@@ -88,7 +85,7 @@ def process_stream_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
 def put_welcome_gift(caller_id: str, body: WelcomeGiftRequest) -> WelcomeGiftOut:
     from storeloop.errors import ValidationFailed
 
-    if body.template_id is not None and coupon_data.get_template(body.template_id) is None:
+    if body.template_id is not None and coupons.get_template(body.template_id) is None:
         raise ValidationFailed("unknown template", details=[{"field": "template_id", "issue": "unknown",
                                                              "message": body.template_id}])
     setting = welcome.put_setting(body.template_id, to_rfc3339(clock.now()), caller_id)

@@ -27,10 +27,23 @@ from aws_lambda_powertools import Logger
 
 from storeloop import crypto
 from storeloop.caller import Caller
-from storeloop.data import consents as consents_data
-from storeloop.data import members
-from storeloop.data import messages as data
+from storeloop.data import consents, members
 from storeloop.data.connection import aws_client
+from storeloop.data.messages import (
+    GrantBusy,
+    SendClaim,
+    add_grants,
+    claim_grant,
+    get_send,
+    grant_holders,
+    grants_of,
+    load_access_token,
+    mark_sent,
+    release_grant,
+    save_access_token,
+    take_over,
+    zero_grant,
+)
 from storeloop.domain.clock import now, to_rfc3339
 from storeloop.errors import Unauthenticated
 from storeloop.schemas.messages import GrantOut, OutboundMessage, SubscribeRequest, SubscribeResponse
@@ -56,10 +69,10 @@ def subscribe(caller: Caller, body: SubscribeRequest) -> SubscribeResponse:
     accepted = [t for t, result in body.results.items() if result == "accept"]
     not_accepted = [t for t, result in body.results.items() if result != "accept"]
     try:
-        data.add_grants(caller.member_id, accepted)
-    except consents_data.MemberGone:
+        add_grants(caller.member_id, accepted)
+    except consents.MemberGone:
         raise Unauthenticated("this member no longer exists") from None
-    held = {g.template_id: int(g.available) for g in data.grants_of(caller.member_id, consistent=True)}
+    held = {g.template_id: int(g.available) for g in grants_of(caller.member_id, consistent=True)}
     return SubscribeResponse(accepted=accepted, not_accepted=not_accepted,
                              grants=[GrantOut(template_id=t, available=held.get(t, 0)) for t in body.results])
 
@@ -136,7 +149,7 @@ def enqueue_messages(batch: list[OutboundMessage], *, settings: Settings | None 
 def audience(template_id: str) -> Iterator[str]:
     """Member ids holding an unused grant of this template: who a campaign's message can reach (consent is checked
     when each is sent)."""
-    return data.grant_holders(template_id)
+    return grant_holders(template_id)
 
 
 # ---------------------------------------------------------------- the sender (SQS consumer)
@@ -152,15 +165,15 @@ class TableTokenStore:
         self._appid = settings.wechat_appid
 
     def load(self) -> AccessToken | None:
-        stored = data.load_access_token(self._appid)
+        stored = load_access_token(self._appid)
         if stored is None:
             return None
         return AccessToken(crypto.decrypt(self._key, stored.token_enc, self.PURPOSE), stored.valid_until,
                            stored.generation)
 
     def save(self, token: AccessToken, replaces: AccessToken | None) -> bool:
-        return data.save_access_token(self._appid, crypto.encrypt(self._key, token.value, self.PURPOSE),
-                                      token.valid_until, replaces.generation if replaces is not None else None)
+        return save_access_token(self._appid, crypto.encrypt(self._key, token.value, self.PURPOSE),
+                                 token.valid_until, replaces.generation if replaces is not None else None)
 
 
 class OutboundSender:
@@ -193,21 +206,21 @@ class OutboundSender:
             return self._dropped(ids, "member_gone")
         # The lease outlives this invocation a little: a record still "sending" after it belongs to a dead attempt.
         lease_until = time.time() + (left / 1000 if left is not None else 60) + 5
-        claim = data.SendClaim(message.member_id, message.template_id, message.message_id, uuid.uuid4().hex)
+        claim = SendClaim(message.member_id, message.template_id, message.message_id, uuid.uuid4().hex)
         try:
-            outcome = data.claim_grant(claim, message.reason, MARKETING_MESSAGES, lease_until)
-        except data.GrantBusy:
+            outcome = claim_grant(claim, message.reason, MARKETING_MESSAGES, lease_until)
+        except GrantBusy:
             raise RetryLater("grant busy") from None
         if outcome == "no_consent":
             return self._dropped(ids, "no_consent")
         if outcome == "no_grant":
             return self._dropped(ids, "no_grant")
         if outcome == "already_recorded":
-            record = data.get_send(message.member_id, message.message_id)
+            record = get_send(message.member_id, message.message_id)
             if record is not None and record.status in ("sent", "dropped"):
                 logger.info("message already handled", extra={**ids, "status": record.status})
                 return "duplicate"
-            if record is None or not data.take_over(claim, lease_until):
+            if record is None or not take_over(claim, lease_until):
                 raise RetryLater("another attempt is sending this message")
             logger.info("message taken over from a dead attempt", extra=ids)
 
@@ -215,13 +228,13 @@ class OutboundSender:
         try:
             result = self._client.send(openid, message.template_id, message.data, message.page)
         except WeChatMessageError as exc:
-            data.release_grant(claim)
+            release_grant(claim)
             logger.warning("message send failed; grant given back", extra={**ids, "errcode": exc.errcode})
             raise RetryLater(f"errcode {exc.errcode}") from None
         if result.no_grant:
-            data.zero_grant(claim, "wechat_43101")
+            zero_grant(claim, "wechat_43101")
             return self._dropped(ids, "no_grant_at_wechat")
-        data.mark_sent(claim)
+        mark_sent(claim)
         logger.info("message sent", extra=ids)
         return "sent"
 
@@ -239,4 +252,4 @@ def outbound_sender(settings: Settings, remaining_ms: Any = None) -> OutboundSen
 
 def grants_available(member_id: str) -> dict[str, int]:
     """template id → unused grants (for the export and for tests)."""
-    return {g.template_id: int(g.available) for g in data.grants_of(member_id, consistent=True)}
+    return {g.template_id: int(g.available) for g in grants_of(member_id, consistent=True)}

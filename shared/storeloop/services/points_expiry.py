@@ -23,7 +23,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from storeloop.data import points as data
+from storeloop.data import points
 from storeloop.domain import clock
 from storeloop.domain.clock import CN_TZ
 from storeloop.domain.points import points_expire_on
@@ -52,17 +52,17 @@ def today_in_china() -> date:
     return clock.now().astimezone(CN_TZ).date()
 
 
-def _expire_member(state: data.ExpiryState, today: date) -> tuple[str, int]:
+def _expire_member(state: points.ExpiryState, today: date) -> tuple[str, int]:
     """("expired", points) | ("cleared", 0) (a zero balance: its date removed) | ("moved", 0) (not due any more,
     or gone) | ("contended", 0) (still changing after ATTEMPTS tries: the next run)."""
-    current: data.ExpiryState | None = state
+    current: points.ExpiryState | None = state
     for _ in range(ATTEMPTS):
-        if current is None or current.key is None or data.expiry_day_of(current.key) > today:
+        if current is None or current.key is None or points.expiry_day_of(current.key) > today:
             return "moved", 0
         try:
-            data.expire_balance(current, clock.now())
-        except data.ExpiryChanged:
-            current = data.expiry_state(state.member_id)
+            points.expire_balance(current, clock.now())
+        except points.ExpiryChanged:
+            current = points.expiry_state(state.member_id)
             continue
         return ("expired", current.points) if current.points else ("cleared", 0)
     return "contended", 0
@@ -74,16 +74,16 @@ def run(catch_up_days: int = CATCH_UP_DAYS, remaining_ms: Callable[[], int] | No
     summary: dict[str, Any] = {"date": today.isoformat(), "expired_members": 0, "expired_points": 0, "cleared": 0,
                                "left_for_next_run": 0, "finished": True}
     for back in range(catch_up_days, -1, -1):  # oldest first
-        for state in data.members_expiring_on(today - timedelta(days=back)):
+        for state in points.members_expiring_on(today - timedelta(days=back)):
             if remaining_ms is not None and remaining_ms() < STOP_WITH_MS_LEFT:
                 summary["finished"] = False  # the dates stay indexed: the next run (or a retry) goes on
                 logger.warning("points expiry stopped before the timeout", extra=summary)
                 return summary
-            outcome, points = _expire_member(state, today)
+            outcome, amount = _expire_member(state, today)
             if outcome == "expired":
                 summary["expired_members"] += 1
-                summary["expired_points"] += points
-                logger.info("points expired", extra={"member_id": state.member_id, "points": points})
+                summary["expired_points"] += amount
+                logger.info("points expired", extra={"member_id": state.member_id, "points": amount})
             elif outcome == "cleared":
                 summary["cleared"] += 1
             elif outcome == "contended":

@@ -15,7 +15,7 @@ from typing import TypeVar
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ValidationError
 
-from storeloop.data import pos_stock as data
+from storeloop.data.pos_stock import StockBusy, apply_count, claim_update, finish_update
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 from storeloop.errors import Conflict, ValidationFailed
@@ -47,7 +47,7 @@ def sync_stock(settings: Settings, store_id: str, headers: Mapping[str, str], ra
     update = parse(PosStockRequest, raw_body, "stock update")
     digest = body_hash(update)
     at = to_rfc3339(clock.now())
-    record = data.claim_update(store_id, update.update_id, update.sequence, digest, at)
+    record = claim_update(store_id, update.update_id, update.sequence, digest, at)
     if record.body_hash != digest:
         raise Conflict("this update_id was sent with another body", code="IDEMPOTENCY_KEY_REUSED")
     if record.answer:
@@ -58,13 +58,13 @@ def sync_stock(settings: Settings, store_id: str, headers: Mapping[str, str], ra
     unknown: list[str] = []
     try:
         for sku in sorted(update.counts):
-            result = data.apply_count(store_id, sku, update.counts[sku], update.sequence, update.update_id, at)
+            result = apply_count(store_id, sku, update.counts[sku], update.sequence, update.update_id, at)
             {"applied": applied, "stale": stale, "unknown": unknown}[result.outcome].append(sku)
-    except data.StockBusy:
+    except StockBusy:
         raise Conflict("the stock is changing; retry", code="IDEMPOTENCY_IN_PROGRESS",
                        headers={"Retry-After": "1"}) from None
     answer = PosStockOut(applied=applied, stale=stale, unknown=unknown)
-    data.finish_update(store_id, update.update_id, json.dumps(answer.model_dump(mode="json")))
+    finish_update(store_id, update.update_id, json.dumps(answer.model_dump(mode="json")))
     logger.info("pos stock applied", extra={"store_id": store_id, "update_id": update.update_id,
                                             "sequence": update.sequence, "applied": len(applied),
                                             "stale": len(stale), "unknown": len(unknown)})

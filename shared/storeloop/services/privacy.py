@@ -23,9 +23,27 @@ from aws_lambda_powertools import Logger
 
 from storeloop import crypto
 from storeloop.caller import Caller
-from storeloop.data import appointments as appointments_data
-from storeloop.data import privacy as data
-from storeloop.data.members import member_pk
+from storeloop.data import appointments
+from storeloop.data.privacy import (
+    TOMBSTONE,
+    delete_member_items,
+    delete_openid_link,
+    delete_profile,
+    depersonalise,
+    depersonalise_verification,
+    export_section,
+    get_pos_sale,
+    get_profile,
+    get_verification,
+    index_items,
+    ledger_entries,
+    mark_erasing,
+    member_indexes,
+    member_items,
+    record_type,
+    set_if,
+    strip_keys,
+)
 from storeloop.domain.clock import now, to_rfc3339
 from storeloop.errors import ApiError
 from storeloop.schemas.privacy import ErasureOut, MemberExport
@@ -45,7 +63,7 @@ OPENID_NOTICE = ("held encrypted, to send you the messages you subscribed to and
 def _profile(settings: Settings, item: dict[str, Any] | None) -> dict[str, Any] | None:
     if item is None:
         return None
-    out = data.strip_keys(item)
+    out = strip_keys(item)
     if item.get("phone_enc"):  # personal fields encrypted at rest are shown decrypted to their owner
         try:
             out["phone"] = crypto.decrypt(settings.data_key, item["phone_enc"], "phone")
@@ -54,37 +72,29 @@ def _profile(settings: Settings, item: dict[str, Any] | None) -> dict[str, Any] 
     return out
 
 
-def _record_type(sk: str) -> str:
-    return sk.split("#", 1)[0].lower()
-
-
 def export_member(settings: Settings, caller: Caller) -> MemberExport:
     m = caller.member_id
     sections: dict[str, list[dict[str, Any]]] = {
         "message_grants": [], "messages": [], "points": [], "other": []}
     profile: dict[str, Any] | None = None
-    for item in (i for pk in data.member_partitions(m) for i in data.partition_items(pk)):
-        sk = str(item.get("SK", ""))
-        if item.get("PK") == member_pk(m) and sk == "PROFILE":
+    for item in member_items(m):
+        section = export_section(m, item)
+        if section == "profile":
             profile = item
-        elif sk.startswith("CONSENT#"):
+        elif section == "consents":
             continue  # from the consents service below: current and history
-        elif sk.startswith("GRANT#"):
-            sections["message_grants"].append(data.strip_keys(item))
-        elif sk.startswith("MSG#"):
-            sections["messages"].append(data.strip_keys(item))
-        elif sk.startswith("POINTS#"):
-            sections["points"].append(data.strip_keys(item))
+        elif section == "other":
+            sections["other"].append({"record": record_type(item), **strip_keys(item)})
         else:
-            sections["other"].append({"record": _record_type(sk), **data.strip_keys(item)})
-    indexed = {name: [data.strip_keys(i) for i in data.index_items(pk)] for name, pk in data.member_indexes(m).items()}
+            sections[section].append(strip_keys(item))
+    indexed = {name: [strip_keys(i) for i in index_items(pk)] for name, pk in member_indexes(m).items()}
     for coupon in indexed["coupons"]:
         if coupon.get("verification_id"):
-            verification = data.get_item(f"VERIFICATION#{coupon['verification_id']}", "VERIFICATION")
+            verification = get_verification(coupon["verification_id"])
             if verification is not None and verification.get("member_id") == m:
-                sections["other"].append({"record": "verification", **data.strip_keys(verification)})
+                sections["other"].append({"record": "verification", **strip_keys(verification)})
     for sale in _pos_sales(m, sections["points"]):
-        sections["other"].append({"record": "pos_sale", **data.strip_keys(sale)})
+        sections["other"].append({"record": "pos_sale", **strip_keys(sale)})
     return MemberExport(
         member_id=m, exported_at=to_rfc3339(now()), profile=_profile(settings, profile),
         identifiers={"wechat_openid": OPENID_NOTICE} if profile and profile.get("openid_enc") else {},
@@ -96,7 +106,7 @@ def _pos_sales(member_id: str, ledger: list[dict[str, Any]]) -> list[dict[str, A
     """The POS sales that earned this member points (the ledger names them; a sale keeps the member id)."""
     sales = []
     for key in dict.fromkeys((e["store_id"], e["sale_id"]) for e in ledger if e.get("sale_id") and e.get("store_id")):
-        sale = data.get_item(f"POSSALE#{key[0]}#{key[1]}", "SALE")
+        sale = get_pos_sale(*key)
         if sale is not None and sale.get("member_id") == member_id:
             sales.append(sale)
     return sales
@@ -108,9 +118,9 @@ def _pos_sales(member_id: str, ledger: list[dict[str, Any]]) -> list[dict[str, A
 def erase_member(settings: Settings, caller: Caller) -> ErasureOut:
     m = caller.member_id
     at = to_rfc3339(now())
-    profile = data.get_item(member_pk(m), "PROFILE")
+    profile = get_profile(m)
     if profile is not None:
-        data.mark_erasing(m, at)
+        mark_erasing(m, at)
         from storeloop.services.access import flush_authorizer_cache
 
         flush_authorizer_cache()  # from now on only DELETE /me passes the authorizer: no cached allow outlives it
@@ -119,22 +129,20 @@ def erase_member(settings: Settings, caller: Caller) -> ErasureOut:
         on_member_erased(m)
         if profile.get("openid_enc"):
             openid = crypto.decrypt(settings.data_key, profile["openid_enc"], "openid")
-            data.delete_openid_link(crypto.keyed_hash(settings.data_key, openid, "openid"), m)
-    indexes = data.member_indexes(m)
+            delete_openid_link(crypto.keyed_hash(settings.data_key, openid, "openid"), m)
+    indexes = member_indexes(m)
     kept = 0
     # Twice: the indexes are eventually consistent, so a record written just before the profile was marked may
     # show only on the second read. Every step is conditional on the record still naming the member.
     for _ in range(INDEX_PASSES):
-        orders = data.index_items(indexes["orders"])
+        orders = index_items(indexes["orders"])
         _cancel_pending_orders(caller, orders)
-        kept += sum(data.depersonalise(o["PK"], o["SK"], only_if_member=m) for o in orders)
-        kept += _depersonalise_coupons(m, data.index_items(indexes["coupons"]))
-        kept += _depersonalise_appointments(m, data.index_items(indexes["appointments"]), at)
-    partitions = {pk: data.partition_items(pk) for pk in data.member_partitions(m)}
-    kept += _depersonalise_pos_sales(m, [i for i in partitions[member_pk(m)] if str(i["SK"]).startswith("POINTS#")])
-    doomed = [(i["PK"], i["SK"]) for items in partitions.values() for i in items
-              if not (i["PK"] == member_pk(m) and i["SK"] == "PROFILE")]
-    deleted = data.delete_items(doomed) + int(data.delete_profile(m))
+        kept += sum(depersonalise(o, only_if_member=m) for o in orders)
+        kept += _depersonalise_coupons(m, index_items(indexes["coupons"]))
+        kept += _depersonalise_appointments(m, index_items(indexes["appointments"]), at)
+    items = member_items(m)
+    kept += _depersonalise_pos_sales(m, ledger_entries(m, items))
+    deleted = delete_member_items(m, items) + int(delete_profile(m))
     logger.info("member erased", extra={"member_id": m, "deleted": deleted, "depersonalised": kept})
     return ErasureOut(member_id=m, erased_at=at, deleted=deleted, depersonalised=kept)
 
@@ -157,27 +165,25 @@ def _cancel_pending_orders(caller: Caller, orders: list[dict[str, Any]]) -> None
 def _depersonalise_coupons(member_id: str, coupons: list[dict[str, Any]]) -> int:
     kept = 0
     for coupon in coupons:
-        pk, sk = coupon["PK"], coupon["SK"]
         if coupon.get("member_id") != member_id:
             continue  # a stale index entry of a coupon already de-personalised
-        data.set_if(pk, sk, "status", "revoked", when_field="status", equals="active")
-        kept += data.depersonalise(pk, sk, only_if_member=member_id)
+        set_if(coupon, "status", "revoked", when_field="status", equals="active")
+        kept += depersonalise(coupon, only_if_member=member_id)
         if coupon.get("verification_id"):
-            kept += data.depersonalise(f"VERIFICATION#{coupon['verification_id']}", "VERIFICATION",
-                                       only_if_member=member_id)
+            kept += depersonalise_verification(coupon["verification_id"], only_if_member=member_id)
     return kept
 
 
 def _depersonalise_appointments(member_id: str, items: list[dict[str, Any]], at: str) -> int:
     kept = 0
     for item in items:
-        if item.get("status") == appointments_data.BOOKED:
-            appt = appointments_data.get_appointment(item["appointment_id"])
-            if appt is not None and appt.status == appointments_data.BOOKED and appt.member_id == member_id:
+        if item.get("status") == appointments.BOOKED:
+            appt = appointments.get_appointment(item["appointment_id"])
+            if appt is not None and appt.status == appointments.BOOKED and appt.member_id == member_id:
                 # Frees the place and the member's marker, once; NotActive: checked in or cancelled meanwhile.
-                with contextlib.suppress(appointments_data.NotActive):
-                    appointments_data.cancel(appt, at)
-        kept += data.depersonalise(item["PK"], item["SK"], remove=("note",), only_if_member=member_id)
+                with contextlib.suppress(appointments.NotActive):
+                    appointments.cancel(appt, at)
+        kept += depersonalise(item, remove=("note",), only_if_member=member_id)
     return kept
 
 
@@ -190,9 +196,9 @@ def _depersonalise_pos_sales(member_id: str, ledger: list[dict[str, Any]]) -> in
             try:
                 replay = json.loads(answer)
                 if isinstance(replay, dict) and replay.get("member_id") == member_id:
-                    replay["member_id"] = data.TOMBSTONE
+                    replay["member_id"] = TOMBSTONE
                     also["answer"] = json.dumps(replay, ensure_ascii=False, separators=(",", ":"))
             except ValueError:
                 pass
-        kept += data.depersonalise(sale["PK"], sale["SK"], also_set=also, only_if_member=member_id)
+        kept += depersonalise(sale, also_set=also, only_if_member=member_id)
     return kept

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from storeloop.api.pagination import decode_cursor, encode_cursor
 from storeloop.data import products, stores
 from storeloop.domain.clock import now, to_rfc3339
 from storeloop.errors import Conflict, NotFound, ValidationFailed
@@ -24,11 +23,7 @@ def create_product(body: CreateProductRequest) -> ProductOut:
 
 
 def store_products(store_id: str, limit: int, cursor: str | None) -> StoreProductList:
-    key = decode_cursor(cursor)
-    if key is not None and not (set(key) == {"PK", "SK"} and key.get("PK") == stores.store_pk(store_id)
-                                and str(key.get("SK", "")).startswith(products.STOCK_PREFIX)):
-        raise ValidationFailed("cursor is not valid", details=[{"field": "cursor", "issue": "invalid"}])
-    items, last = products.store_stock(store_id, limit, key)
-    if not items and key is None and stores.get_store(store_id) is None:
+    items, after = products.store_stock(store_id, limit, cursor)
+    if not items and not cursor and stores.get_store(store_id) is None:
         raise NotFound(f"store {store_id} not found")
-    return StoreProductList(items=[StoreProductOut(**s.public()) for s in items], next=encode_cursor(last))
+    return StoreProductList(items=[StoreProductOut(**s.public()) for s in items], next=after)

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from storeloop.data import products as product_data
-from storeloop.data import recommendations as data
-from storeloop.data import stores as store_data
+from storeloop.data import products, stores
+from storeloop.data.recommendations import bestsellers, count_sale, neighbours, recent_skus
 from storeloop.domain.copurchase import basket, ranked, recommend
 from storeloop.errors import NotFound
 from storeloop.schemas.recommendations import Reason, RecommendationList, RecommendationOut
@@ -21,26 +20,26 @@ from storeloop.schemas.recommendations import Reason, RecommendationList, Recomm
 STORE_CATALOGUE_LIMIT = 500  # products of one store read for the fallbacks (one Query, a few pages)
 
 
-def _store_catalogue(store_id: str) -> dict[str, product_data.StoreStock]:
+def _store_catalogue(store_id: str) -> dict[str, products.StoreStock]:
     """The store's products in stock (sku → stock item)."""
-    items: dict[str, product_data.StoreStock] = {}
-    after: dict[str, str] | None = None
+    items: dict[str, products.StoreStock] = {}
+    cursor: str | None = None
     while len(items) < STORE_CATALOGUE_LIMIT:
-        page, after = product_data.store_stock(store_id, 100, after)
+        page, cursor = products.store_stock(store_id, 100, cursor)
         items.update({s.sku: s for s in page if int(s.stock) > 0 and getattr(s, "active", True) is not False})
-        if after is None:
+        if cursor is None:
             break
     return items
 
 
 def _newest(skus: list[str]) -> list[str]:
-    found = product_data.Product.batch_get([(product_data.product_pk(s), "PRODUCT") for s in skus])
+    found = products.Product.batch_get([(products.product_pk(s), "PRODUCT") for s in skus])
     created = {p.sku: p.created_at for p in found}
     return sorted(created, key=lambda s: (created[s], s), reverse=True)
 
 
 def _rank(store_id: str, seeds: list[str], exclude: set[str], limit: int) -> RecommendationList:
-    if store_data.get_store(store_id) is None:
+    if stores.get_store(store_id) is None:
         raise NotFound(f"store {store_id} not found")
     catalogue = _store_catalogue(store_id)
     out: list[RecommendationOut] = []
@@ -57,8 +56,8 @@ def _rank(store_id: str, seeds: list[str], exclude: set[str], limit: int) -> Rec
             out.append(RecommendationOut(sku=sku, name=item.name, price_fen=int(item.price_fen), reason=reason))
 
     if seeds:
-        take(recommend(seeds, data.neighbours(seeds), seen), "bought_together")
-    take(ranked(data.bestsellers(store_id)), "popular_at_store")
+        take(recommend(seeds, neighbours(seeds), seen), "bought_together")
+    take(ranked(bestsellers(store_id)), "popular_at_store")
     if len(out) < limit:
         take(_newest(list(catalogue)), "new")
     return RecommendationList(items=out)
@@ -68,19 +67,19 @@ def for_member(member_id: str, store_id: str, limit: int) -> RecommendationList:
     from storeloop.domain import clock
     from storeloop.domain.clock import CN_TZ
 
-    recent = data.recent_skus(member_id, clock.now().astimezone(CN_TZ).date())
+    recent = recent_skus(member_id, clock.now().astimezone(CN_TZ).date())
     return _rank(store_id, sorted(recent), set(recent), limit)
 
 
 def related(sku: str, store_id: str, limit: int, member_id: str | None = None) -> RecommendationList:
-    if not product_data.existing_skus([sku]):
+    if not products.existing_skus([sku]):
         raise NotFound(f"product {sku} not found")
     exclude = {sku}
     if member_id:
         from storeloop.domain import clock
         from storeloop.domain.clock import CN_TZ
 
-        exclude |= set(data.recent_skus(member_id, clock.now().astimezone(CN_TZ).date()))
+        exclude |= set(recent_skus(member_id, clock.now().astimezone(CN_TZ).date()))
     return _rank(store_id, [sku], exclude, limit)
 
 
@@ -107,5 +106,5 @@ def count_paid(change: dict[str, Any]) -> bool:
     units: dict[str, int] = {}
     for line in lines:
         units[str(line.get("sku"))] = units.get(str(line.get("sku")), 0) + int(line.get("qty") or 1)
-    return data.count_sale(change["order_key"], change.get("member_id"), change["store_id"], skus, units,
-                           change["day"])
+    return count_sale(change["order_key"], change.get("member_id"), change["store_id"], skus, units,
+                      change["day"])

@@ -12,17 +12,14 @@ sender's decision (services.messages).
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from storeloop.data import analytics as data
-from storeloop.data import appointments as appointment_data
-from storeloop.data import campaigns as campaign_data
-from storeloop.data import coupons as coupon_data
-from storeloop.data import stores as store_data
+from storeloop.data import analytics, appointments, campaigns, coupons, stores
+from storeloop.data.records import images, record_keys, record_kind
+from storeloop.data.reminders import coupon_expiry_item, coupons_by_id, visit_reminder_item
 from storeloop.domain.clock import CN_TZ, parse_rfc3339, to_rfc3339
 from storeloop.schemas.messages import OutboundMessage
 from storeloop.services import messages
@@ -36,10 +33,6 @@ INDEX_GRACE_SECONDS = 2 * 86_400  # index items outlive their moment by two days
 
 def _epoch(value: str) -> int:
     return int(parse_rfc3339(value).timestamp())
-
-
-def _expiry_shard(coupon_id: str) -> int:
-    return int(hashlib.sha256(coupon_id.encode()).hexdigest(), 16) % data.EXPIRY_SHARDS
 
 
 def _local(value: str) -> datetime:
@@ -59,22 +52,17 @@ def index_items(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for record in records:
         if record.get("eventName") != "INSERT":
             continue
-        keys = (record.get("dynamodb") or {}).get("Keys") or {}
-        pk, sk = (keys.get("PK") or {}).get("S", ""), (keys.get("SK") or {}).get("S", "")
-        new = data.item_from_raw((record.get("dynamodb") or {}).get("NewImage") or {})
+        kind = record_kind(record)
+        _, new = images(record)
         try:
-            if pk.startswith("COUPON#") and sk == "COUPON" and new.get("valid_until"):
+            if kind == "coupon" and new.get("valid_until"):
                 until = to_rfc3339(parse_rfc3339(new["valid_until"]))
-                items.append({"PK": data.expiry_pk(until[:10], _expiry_shard(new["coupon_id"])),
-                              "SK": f"{until}#{new['coupon_id']}", "coupon_id": new["coupon_id"],
-                              "valid_until": until, "expires_at": _epoch(until) + INDEX_GRACE_SECONDS})
-            elif pk.startswith("APPT#") and sk == "APPT" and new.get("status") == appointment_data.BOOKED:
+                items.append(coupon_expiry_item(new["coupon_id"], until, _epoch(until) + INDEX_GRACE_SECONDS))
+            elif kind == "appointment" and new.get("status") == appointments.BOOKED:
                 start = to_rfc3339(parse_rfc3339(new["slot_start"]))
-                items.append({"PK": data.visit_reminder_pk(start[:13]), "SK": f"{start}#{new['appointment_id']}",
-                              "appointment_id": new["appointment_id"], "slot_start": start,
-                              "expires_at": _epoch(start) + INDEX_GRACE_SECONDS})
+                items.append(visit_reminder_item(new["appointment_id"], start, _epoch(start) + INDEX_GRACE_SECONDS))
         except (KeyError, TypeError, ValueError):
-            logger.exception("stream record not indexed", extra={"pk": pk})
+            logger.exception("stream record not indexed", extra={"pk": record_keys(record)[0]})
     return items
 
 
@@ -94,20 +82,20 @@ def send_coupon_expiry_reminders(at: datetime, fallback_template_id: str | None 
     """
     first, before = expiry_window(at)
     days = sorted({first[:10], before[:10]})
-    candidates = [cid for day in days for cid in data.expiring_coupon_ids(day, first, before)]
-    coupons = coupon_data.Coupon.batch_get([(coupon_data.coupon_pk(c), "COUPON") for c in dict.fromkeys(candidates)])
-    due = [c for c in coupons if c.status == "active" and first <= to_rfc3339(parse_rfc3339(c.valid_until)) < before
+    candidates = [cid for day in days for cid in analytics.expiring_coupon_ids(day, first, before)]
+    due = [c for c in coupons_by_id(candidates)
+           if c.status == "active" and first <= to_rfc3339(parse_rfc3339(c.valid_until)) < before
            and c.member_id and c.member_id != "erased"]
-    campaigns = {cid: campaign_data.cached_campaign(cid) for cid in {c.campaign_id for c in due}}
+    of_campaign = {cid: campaigns.cached_campaign(cid) for cid in {c.campaign_id for c in due}}
     batch: list[OutboundMessage] = []
     skipped = 0
     for coupon in due:
-        campaign = campaigns.get(coupon.campaign_id)
+        campaign = of_campaign.get(coupon.campaign_id)
         template_id = (campaign.reminder_template_id if campaign is not None else None) or fallback_template_id
         if not template_id:
             skipped += 1
             continue
-        template = coupon_data.cached_template(coupon.template_id)
+        template = coupons.cached_template(coupon.template_id)
         batch.append(messages.outbound_message(
             coupon.member_id, template_id,
             {"thing1": (template.name if template is not None else "优惠券")[:20],
@@ -138,15 +126,13 @@ def send_visit_reminders(at: datetime, template_id: str | None) -> dict[str, Any
     if not template_id:
         logger.warning("visit reminders have no message template (the schedule's Input names it)")
         return {"hour": hour, "candidates": 0, "queued": 0}
-    ids = data.appointments_in_hour(hour)
-    appointments = appointment_data.Appointment.batch_get(
-        [(appointment_data.appointment_pk(a), "APPT") for a in dict.fromkeys(ids)])
-    due = [a for a in appointments if a.status == appointment_data.BOOKED and a.member_id != "erased"
-           and a.slot_start[:13] == hour]
-    stores = store_data.get_stores([a.store_id for a in due]) if due else {}
+    ids = analytics.appointments_in_hour(hour)
+    due = [a for a in appointments.appointments_by_id(ids)
+           if a.status == appointments.BOOKED and a.member_id != "erased" and a.slot_start[:13] == hour]
+    shops = stores.get_stores([a.store_id for a in due]) if due else {}
     batch = [messages.outbound_message(
         a.member_id, template_id,
-        {"thing1": (stores[a.store_id].name if a.store_id in stores else a.store_id)[:20],
+        {"thing1": (shops[a.store_id].name if a.store_id in shops else a.store_id)[:20],
          "time2": _wechat_time(a.slot_start), "thing3": "您预约的到店时间快到了"},
         f"pages/visits/detail?appointment_id={a.appointment_id}", "visit_reminder",
         message_id=f"visit-reminder-{a.appointment_id}") for a in due]

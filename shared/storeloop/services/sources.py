@@ -67,7 +67,7 @@ def create_share(caller: Caller, campaign_id: str) -> ShareOut:
     """The sharer's own scene for this campaign (`share`, ref = the sharer's member id), made once."""
     _campaign(campaign_id, drafts=False)
     source = {"channel": "share", "ref": caller.member_id}
-    sk = f"SHARE#{caller.member_id}"
+    sk = attribution.share_sk(caller.member_id)
     entry = attribution.get_entry(campaign_id, sk)
     if entry is None:
         scene = attribution.make_scene(campaign_id, source, to_rfc3339(clock.now()))

@@ -6,10 +6,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from storeloop.api.auth import require_manager_of, require_staff_of
-from storeloop.api.pagination import decode_cursor, encode_cursor
 from storeloop.caller import Caller
-from storeloop.data import appointments, store_day, stores
+from storeloop.data import store_day, stores
 from storeloop.domain.clock import CN_TZ, now
 from storeloop.domain.points import tier_for
 from storeloop.errors import NotFound, ValidationFailed
@@ -25,6 +23,7 @@ from storeloop.schemas.store_day import (
 from storeloop.schemas.stores import ID_PATTERN
 from storeloop.services import analytics_reads
 from storeloop.services.orders import order_out
+from storeloop.services.roles import require_manager_of, require_staff_of
 from storeloop.settings import Settings
 
 
@@ -50,20 +49,11 @@ def _day(value: str | None) -> str:
             {"field": "date", "issue": "format", "message": "YYYY-MM-DD"}]) from None
 
 
-def _cursor(cursor: str | None, names: set[str], **fixed: str) -> dict | None:
-    key = decode_cursor(cursor)
-    if key is not None and (set(key) != names or any(key.get(k) != v for k, v in fixed.items())
-                            or not all(isinstance(v, str) for v in key.values())):
-        raise ValidationFailed("cursor is not valid", details=[{"field": "cursor", "issue": "invalid"}])
-    return key
-
-
 def visits(settings: Settings, caller: Caller, store_id: str, day: str | None, status: str | None, limit: int,
            cursor: str | None) -> StoreVisitList:
     _store(caller, store_id)
     the_day = _day(day)
-    key = _cursor(cursor, {"PK", "SK", "GSI2PK", "GSI2SK"}, GSI2PK=appointments.store_day_index_pk(store_id, the_day))
-    found, last = store_day.day_appointments(store_id, the_day, status, limit, key)
+    found, after = store_day.day_appointments(store_id, the_day, status, limit, cursor)
     people = store_day.profiles(a.member_id for a in found)
     items = []
     for a in found:
@@ -73,30 +63,26 @@ def visits(settings: Settings, caller: Caller, store_id: str, day: str | None, s
         items.append(StoreVisitOut(appointment_id=a.appointment_id, slot_start=a.slot_start, slot_end=a.slot_end,
                                    status=a.status, coupon_id=a.coupon_id, note=a.note,
                                    checked_in_at=a.checked_in_at, member=member))
-    return StoreVisitList(store_id=store_id, date=the_day, items=items, next=encode_cursor(last))
+    return StoreVisitList(store_id=store_id, date=the_day, items=items, next=after)
 
 
 def pickups(caller: Caller, store_id: str, limit: int, cursor: str | None) -> StoreOrderList:
     _store(caller, store_id)
-    key = _cursor(cursor, {"PK", "SK"}, PK=store_day.pickups_pk(store_id))
-    found, last = store_day.waiting_pickups(store_id, limit, key)
-    return StoreOrderList(store_id=store_id, items=[order_out(o, caller) for o in found], next=encode_cursor(last))
+    found, after = store_day.waiting_pickups(store_id, limit, cursor)
+    return StoreOrderList(store_id=store_id, items=[order_out(o, caller) for o in found], next=after)
 
 
 def verifications(caller: Caller, store_id: str, day: str | None, limit: int, cursor: str | None
                   ) -> StoreVerificationList:
     _store(caller, store_id)
     the_day = _day(day)
-    key = _cursor(cursor, {"PK", "SK", "GSI1PK", "GSI1SK"}, GSI1PK=store_day.verifications_pk(store_id))
-    if key is not None and not key["GSI1SK"].startswith(f"{the_day}T"):
-        raise ValidationFailed("cursor is not valid", details=[{"field": "cursor", "issue": "invalid"}])
-    found, last = store_day.day_verifications(store_id, the_day, limit, key)
+    found, after = store_day.day_verifications(store_id, the_day, limit, cursor)
     items = [StoreVerificationOut(
         verification_id=v.verification_id, coupon_id=v.coupon_id, template_id=v.template_id,
         campaign_id=v.campaign_id, channel=v.channel, spend_fen=int(v.spend_fen) if v.spend_fen is not None else None,
         discount_fen=int(v.discount_fen), verified_at=v.verified_at, verified_by=v.staff_member_id,
         reversed=v.reversed_at is not None, reversed_at=v.reversed_at) for v in found]
-    return StoreVerificationList(store_id=store_id, date=the_day, items=items, next=encode_cursor(last))
+    return StoreVerificationList(store_id=store_id, date=the_day, items=items, next=after)
 
 
 def numbers(caller: Caller, store_id: str, first: str | None, last: str | None) -> StoreAnalyticsOut:

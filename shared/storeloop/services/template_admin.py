@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from storeloop.api.pagination import decode_cursor, encode_cursor
 from storeloop.data import coupons, stores, template_admin
 from storeloop.domain.clock import now, to_rfc3339
 from storeloop.errors import Conflict, NotFound, RateLimited, ValidationFailed
@@ -31,13 +30,9 @@ def _must_get(template_id: str) -> template_admin.ManagedTemplate:
 
 
 def list_templates(status: str, limit: int, cursor: str | None) -> ManagedTemplateList:
-    key = decode_cursor(cursor)
-    if key is not None and (set(key) != {"PK", "SK", "GSI1PK", "GSI1SK"}
-                            or key.get("GSI1PK") != coupons.templates_pk(status) or key.get("SK") != "TEMPLATE"):
-        raise ValidationFailed("cursor is not valid", details=[{"field": "cursor", "issue": "invalid"}])
-    found, last = template_admin.list_templates(status, limit, key)
+    found, after = template_admin.list_templates(status, limit, cursor)
     counts = template_admin.stock_counts(found)
-    return ManagedTemplateList(items=[_out(t, counts) for t in found], next=encode_cursor(last))
+    return ManagedTemplateList(items=[_out(t, counts) for t in found], next=after)
 
 
 def get_template(template_id: str) -> ManagedTemplateOut:

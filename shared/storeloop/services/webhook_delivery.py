@@ -15,8 +15,24 @@ from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
 
-from storeloop.data import webhooks as data
 from storeloop.data.connection import aws_client
+from storeloop.data.webhooks import (
+    ACTIVE,
+    DEAD_LETTERED,
+    DELIVERED,
+    PAUSED,
+    RETRYING,
+    SKIPPED_PAUSED,
+    WebhookEndpoint,
+    delivery_sk,
+    get_delivery,
+    get_endpoint,
+    note_failure,
+    note_success,
+    pause,
+    record_attempt,
+    set_delivery_status,
+)
 from storeloop.domain import clock
 from storeloop.domain.clock import parse_rfc3339, to_rfc3339
 from storeloop.domain.webhooks import UrlRefused, backoff_seconds, should_pause, signature_header
@@ -73,14 +89,14 @@ class Deliverer:
         self.settings = settings
         self.poster = poster
         self.queue = queue
-        self.endpoints: dict[str, data.WebhookEndpoint | None] = {}
+        self.endpoints: dict[str, WebhookEndpoint | None] = {}
 
     def _sqs(self) -> Any:
         return self.queue or aws_client("sqs")
 
-    def endpoint(self, endpoint_id: str) -> data.WebhookEndpoint | None:
+    def endpoint(self, endpoint_id: str) -> WebhookEndpoint | None:
         if endpoint_id not in self.endpoints:
-            self.endpoints[endpoint_id] = data.get_endpoint(endpoint_id, consistent=True)
+            self.endpoints[endpoint_id] = get_endpoint(endpoint_id, consistent=True)
         return self.endpoints[endpoint_id]
 
     def run(self, records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -105,16 +121,16 @@ class Deliverer:
         """True when the message is done with (delivered, or nothing left to do); False to have SQS bring it back."""
         message = json.loads(record["body"])
         endpoint_id, event_id = str(message["endpoint_id"]), str(message["event_id"])
-        sk = data.delivery_sk(message["created_at"], event_id)
-        delivery = data.get_delivery(endpoint_id, sk)
+        sk = delivery_sk(message["created_at"], event_id)
+        delivery = get_delivery(endpoint_id, sk)
         endpoint = self.endpoint(endpoint_id)
         if endpoint is None or delivery is None:
             return True  # the endpoint was removed: nothing to deliver to
-        if delivery.status == data.DELIVERED:
+        if delivery.status == DELIVERED:
             return True  # a second copy of the message (SQS is at least once): sent already
         # (dead_lettered or paused ones come back only when ops redrive the DLQ: they are attempted again)
-        if endpoint.status == data.PAUSED:
-            data.set_delivery_status(delivery, data.SKIPPED_PAUSED)
+        if endpoint.status == PAUSED:
+            set_delivery_status(delivery, SKIPPED_PAUSED)
             self._to_dlq(record)  # kept for a redrive once HQ resumes the endpoint
             return True
         attempt = int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
@@ -135,15 +151,15 @@ class Deliverer:
             outcome = Outcome(False, None, f"URL refused: {detail}", 0)
         last = attempt >= self.settings.webhook_max_attempts
         if outcome.ok:
-            data.record_attempt(delivery, data.DELIVERED, now, outcome.status_code, None, outcome.duration_ms)
+            record_attempt(delivery, DELIVERED, now, outcome.status_code, None, outcome.duration_ms)
             if endpoint.failing_since or endpoint.last_success_at is None:
-                data.note_success(endpoint_id, to_rfc3339(now))
+                note_success(endpoint_id, to_rfc3339(now))
                 endpoint.failing_since = None
             logger.info("webhook delivered", extra={"endpoint_id": endpoint_id, "event_id": event_id,
                                                     "attempt": attempt})
             return True
-        status = data.DEAD_LETTERED if last else data.RETRYING
-        data.record_attempt(delivery, status, now, outcome.status_code, outcome.error, outcome.duration_ms)
+        status = DEAD_LETTERED if last else RETRYING
+        record_attempt(delivery, status, now, outcome.status_code, outcome.error, outcome.duration_ms)
         self._note_failure(endpoint, outcome.error or "failed")
         logger.warning("webhook attempt failed", extra={"endpoint_id": endpoint_id, "event_id": event_id,
                                                         "attempt": attempt, "status_code": outcome.status_code})
@@ -153,13 +169,13 @@ class Deliverer:
         self._set_visibility(record, wait)
         return False
 
-    def _note_failure(self, endpoint: data.WebhookEndpoint, error: str) -> None:
+    def _note_failure(self, endpoint: WebhookEndpoint, error: str) -> None:
         now = clock.now()
-        after = data.note_failure(endpoint.endpoint_id, to_rfc3339(now), error)
+        after = note_failure(endpoint.endpoint_id, to_rfc3339(now), error)
         since = parse_rfc3339(after.failing_since) if after.failing_since else None
-        if after.status == data.ACTIVE and should_pause(since, now):
+        if after.status == ACTIVE and should_pause(since, now):
             reason = f"every delivery failed since {after.failing_since}; last error: {error}"
-            if data.pause(endpoint.endpoint_id, to_rfc3339(now), reason):
+            if pause(endpoint.endpoint_id, to_rfc3339(now), reason):
                 logger.warning("webhook endpoint paused", extra={"endpoint_id": endpoint.endpoint_id})
         self.endpoints.pop(endpoint.endpoint_id, None)  # read it again for the batch's next message
 

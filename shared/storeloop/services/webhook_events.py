@@ -18,11 +18,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from storeloop.data import consents
-from storeloop.data import members as member_data
-from storeloop.data import webhooks as data
+from storeloop.data import consents, members, webhooks
 from storeloop.data.connection import aws_client
-from storeloop.data.raw import item_from_raw
+from storeloop.data.records import images, record_kind, record_label
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 from storeloop.domain.points import tier_for
@@ -32,8 +30,7 @@ from storeloop.settings import Settings
 logger = Logger(service="storeloop", child=True)
 
 # The items whose changes are events here (the template's FilterCriteria on WebhookEventsFunction say the same).
-RELEVANT = (("MEMBER#", "PROFILE"), ("MEMBER#", "CONSENT#CURRENT"), ("ORDER#", "ORDER"), ("COUPON#", "COUPON"),
-            ("POSSALE#", "SALE"), ("POSRETURN#", "RETURN"))
+RELEVANT = ("member_profile", "consent", "order", "coupon", "pos_sale", "pos_return")
 SQS_BATCH = 10
 
 
@@ -48,16 +45,6 @@ class Event:
     def body(self) -> str:
         return json.dumps({"id": self.id, "type": self.type, "created_at": self.created_at, "data": self.data},
                           ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
-def _keys(record: dict[str, Any]) -> tuple[str, str]:
-    keys = (record.get("dynamodb") or {}).get("Keys") or {}
-    return str((keys.get("PK") or {}).get("S", "")), str((keys.get("SK") or {}).get("S", ""))
-
-
-def _images(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    body = record.get("dynamodb") or {}
-    return item_from_raw(body.get("OldImage") or {}), item_from_raw(body.get("NewImage") or {})
 
 
 def _record_time(record: dict[str, Any]) -> str:
@@ -75,25 +62,26 @@ def _int(value: Any) -> int:
 
 def recognise(record: dict[str, Any], settings: Settings) -> list[Event]:
     """The outbound events one stream record stands for (none or one)."""
-    pk, sk = _keys(record)
-    if not any(pk.startswith(p) and sk == s for p, s in RELEVANT):
+    kind = record_kind(record)
+    if kind not in RELEVANT:
         return []
-    old, new = _images(record)
+    old, new = images(record)
     try:
-        if pk.startswith("MEMBER#") and sk == "PROFILE":
+        if kind == "member_profile":
             return _profile(record, old, new, settings)
-        if pk.startswith("MEMBER#"):
+        if kind == "consent":
             return _consent(record, old, new, settings)
-        if pk.startswith("ORDER#"):
+        if kind == "order":
             return _order(old, new)
-        if pk.startswith("COUPON#"):
+        if kind == "coupon":
             return _coupon(old, new)
-        if pk.startswith("POSSALE#"):
+        if kind == "pos_sale":
             return _pos_sale(old, new)
         return _pos_return(old, new)
     except (KeyError, TypeError, ValueError):
         # A record we cannot read is not worth blocking the shard for; the log names it (no personal data).
-        logger.exception("stream record not understood", extra={"pk": pk.split("#")[0], "sk": sk})
+        prefix, sk = record_label(record)
+        logger.exception("stream record not understood", extra={"pk": prefix, "sk": sk})
         return []
 
 
@@ -145,7 +133,7 @@ def _consent(record: dict[str, Any], old: dict[str, Any], new: dict[str, Any], s
     if not new or (old and sorted(old.get("scopes") or []) == sorted(new.get("scopes") or [])):
         return []  # withdrawn with the erasure, or given again unchanged
     member_id = str(new["member_id"])
-    profile = member_data.get_profile(member_id)
+    profile = members.get_profile(member_id)
     if profile is None or not profile.joined_at or profile.status in ("erasing", "erased"):
         return []
     fields = {"member_id": member_id, "lifetime_spend_fen": profile.lifetime_spend_fen, "points": profile.points,
@@ -222,7 +210,7 @@ def message_group(endpoint_id: str, subject: str) -> str:
     return group if len(group) <= 128 else f"{endpoint_id}:{hashlib.sha256(subject.encode()).hexdigest()}"
 
 
-def fan_out(settings: Settings, events: list[Event], endpoints: list[data.WebhookEndpoint],
+def fan_out(settings: Settings, events: list[Event], endpoints: list[webhooks.WebhookEndpoint],
             send: Callable[[list[dict[str, Any]]], None]) -> int:
     """Store each event's body once, record a delivery per subscribed endpoint, and queue one message each."""
     at = clock.now()
@@ -231,11 +219,11 @@ def fan_out(settings: Settings, events: list[Event], endpoints: list[data.Webhoo
         targets = [e for e in endpoints if event.type in (e.events or ())]
         if not targets:
             continue
-        body = data.event_body_once(event.id, event.type, event.body(), at)
+        body = webhooks.event_body_once(event.id, event.type, event.body(), at)
         for endpoint in targets:
-            paused = endpoint.status == data.PAUSED
-            data.start_delivery(endpoint.endpoint_id, event.id, event.type, event.created_at,
-                                data.SKIPPED_PAUSED if paused else data.PENDING)
+            paused = endpoint.status == webhooks.PAUSED
+            webhooks.start_delivery(endpoint.endpoint_id, event.id, event.type, event.created_at,
+                                    webhooks.SKIPPED_PAUSED if paused else webhooks.PENDING)
             if paused:
                 continue  # kept visible in its deliveries as `paused`; HQ resumes the endpoint (docs/webhooks.md)
             entries.append({
@@ -266,10 +254,10 @@ def process_stream_batch(settings: Settings, records: list[dict[str, Any]],
                          send: Callable[[list[dict[str, Any]]], None] | None = None) -> dict[str, Any]:
     """One stream batch, in order. Returns Lambda's partial-batch answer: a failure resumes at its record (what went
     before it is queued; what is redelivered is stored already, so it is queued again with the same body)."""
-    relevant = [r for r in records if any(_keys(r)[0].startswith(p) and _keys(r)[1] == s for p, s in RELEVANT)]
+    relevant = [r for r in records if record_kind(r) in RELEVANT]
     if not relevant:
         return {"batchItemFailures": []}
-    endpoints = data.all_endpoints()
+    endpoints = webhooks.all_endpoints()
     if not endpoints:
         return {"batchItemFailures": []}  # no one listens: nothing to produce (nor to read for it)
     wanted = {t for e in endpoints for t in e.events or ()}

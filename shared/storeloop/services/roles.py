@@ -1,4 +1,4 @@
-"""Role checks for handlers: 401 without a caller, 403 when the caller's roles or stores do not fit."""
+"""Role checks on the caller: 403 when its roles or stores do not fit (handlers call them, and use cases too)."""
 
 from __future__ import annotations
 
