@@ -26,9 +26,28 @@ def member_indexes(member_id: str) -> dict[str, str]:
     from storeloop.data.appointments import member_index_pk as appointments_index_pk
     from storeloop.data.coupons import member_coupons_partition
     from storeloop.data.orders import member_orders_pk
+    from storeloop.data.rewards import member_redemptions_pk
 
     return {"coupons": member_coupons_partition(member_id), "appointments": appointments_index_pk(member_id),
-            "orders": member_orders_pk(member_id)}
+            "orders": member_orders_pk(member_id), "redemptions": member_redemptions_pk(member_id)}
+
+
+def group_records(member_id: str, orders: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """(member field, item) of the group buys the member's orders joined: each group membership (`member_id`),
+    and the group itself where the member opened it (`leader_id`). Found through the orders (a group order names
+    its group in `campaign_ref`), so no scan."""
+    from storeloop.data.group_buys import MEMBER_PREFIX, group_pk
+
+    out: list[tuple[str, dict[str, Any]]] = []
+    for group_id in dict.fromkeys(str(o["campaign_ref"]) for o in orders
+                                  if o.get("campaign_kind") == "group_buy" and o.get("campaign_ref")):
+        membership = get_item(group_pk(group_id), f"{MEMBER_PREFIX}{member_id}")
+        if membership is not None and membership.get("member_id") == member_id:
+            out.append(("member_id", membership))
+        group = get_item(group_pk(group_id), "GROUP")
+        if group is not None and group.get("leader_id") == member_id:
+            out.append(("leader_id", group))
+    return out
 
 
 def member_partitions(member_id: str) -> list[str]:

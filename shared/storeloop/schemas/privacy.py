@@ -47,6 +47,9 @@ class MemberExport(Model):
     coupons: list[dict[str, Any]]
     appointments: list[dict[str, Any]]
     orders: list[dict[str, Any]]
+    redemptions: list[dict[str, Any]] = Field(default_factory=list, description="points-mall redemptions")
+    group_buys: list[dict[str, Any]] = Field(default_factory=list,
+                                             description="group-buy memberships, and the groups the member opened")
     points: list[dict[str, Any]]
     other: list[dict[str, Any]] = Field(description="any other record in the member's partition")
 

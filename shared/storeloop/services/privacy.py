@@ -8,7 +8,8 @@ Erasure, in this order (each step idempotent, so a failed erasure is simply run 
 4. coupons are de-personalised the same way, the unused ones revoked (a code nobody holds must not stay
    redeemable); the verification of a redeemed one is de-personalised too;
 5. booked visits are cancelled (their places freed), then every appointment is de-personalised and its note removed;
-6. POS sales found through the points ledger are de-personalised;
+6. POS sales found through the points ledger are de-personalised, and so are points-mall redemptions and the
+   group-buy records (memberships, and the groups the member opened: `leader_id`) found through the orders;
 7. everything in the member's partitions is deleted (staff role, consents, grants, message records, holdings, the
    points ledger, visit markers), then the profile itself.
 """
@@ -35,6 +36,7 @@ from storeloop.data.privacy import (
     get_pos_sale,
     get_profile,
     get_verification,
+    group_records,
     index_items,
     ledger_entries,
     mark_erasing,
@@ -95,11 +97,13 @@ def export_member(settings: Settings, caller: Caller) -> MemberExport:
                 sections["other"].append({"record": "verification", **strip_keys(verification)})
     for sale in _pos_sales(m, sections["points"]):
         sections["other"].append({"record": "pos_sale", **strip_keys(sale)})
+    groups = [{"record": "group_membership" if field == "member_id" else "group_opened", **strip_keys(item)}
+              for field, item in group_records(m, indexed["orders"])]
     return MemberExport(
         member_id=m, exported_at=to_rfc3339(now()), profile=_profile(settings, profile),
         identifiers={"wechat_openid": OPENID_NOTICE} if profile and profile.get("openid_enc") else {},
         consents=consents.consents_of(m), coupons=indexed["coupons"], appointments=indexed["appointments"],
-        orders=indexed["orders"], **sections)
+        orders=indexed["orders"], redemptions=indexed["redemptions"], group_buys=groups, **sections)
 
 
 def _pos_sales(member_id: str, ledger: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -137,7 +141,10 @@ def erase_member(settings: Settings, caller: Caller) -> ErasureOut:
     for _ in range(INDEX_PASSES):
         orders = index_items(indexes["orders"])
         _cancel_pending_orders(caller, orders)
+        kept += sum(depersonalise(item, member_field=field, only_if_member=m)
+                    for field, item in group_records(m, orders))
         kept += sum(depersonalise(o, only_if_member=m) for o in orders)
+        kept += sum(depersonalise(r, only_if_member=m) for r in index_items(indexes["redemptions"]))
         kept += _depersonalise_coupons(m, index_items(indexes["coupons"]))
         kept += _depersonalise_appointments(m, index_items(indexes["appointments"]), at)
     items = member_items(m)
