@@ -28,12 +28,12 @@ setup: $(BIN)/.installed $(ENGINE)
 run: $(BIN)/.installed $(ENGINE) console  ## the local cloud on 127.0.0.1:3000 (API) and :3001 (WeChat fake), in the foreground
 	$(BIN)/python -m local
 
-test: $(BIN)/.installed $(ENGINE) console browser-deps  ## the whole suite: unit, integration, contention, e2e, template checks
+test: lint $(ENGINE) console browser-deps  ## the whole suite: lint, then unit, integration, contention, e2e, template checks
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q  # loadgroup: the browser tests share one browser
 
-lint: $(BIN)/.installed
+lint: $(BIN)/.installed  ## ruff on all the Python; mypy on the layer and every function (pyproject's [tool.mypy])
 	$(BIN)/ruff check shared functions local tests bench deploy
-	$(BIN)/mypy shared/storeloop
+	$(BIN)/mypy shared/storeloop functions
 
 checkov:  ## checkov on template.yaml, offline, in its own venv (its pins clash with ours); skips carry reasons
 	@test -x .venv-checkov/bin/checkov || { $(PYTHON) -m venv .venv-checkov && .venv-checkov/bin/pip install -q checkov; }

@@ -7,16 +7,14 @@ with its source records, write the brand's day total and each live campaign's sn
 from datetime import date
 from typing import Any
 
-from storeloop.api.app import logger
-from storeloop.runtime import bootstrap
 from storeloop.services import analytics_rollup
+from storeloop.tasks import task_handler
 
-bootstrap()
 
-
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict, context: Any) -> dict:
-    bootstrap()  # no-op when warm; rebinds after the local cloud resets a stack
+def rollup(event: dict[str, Any], context: Any) -> dict[str, Any]:
     asked = event.get("date")
     day = date.fromisoformat(asked) if isinstance(asked, str) and asked else analytics_rollup.rollup_day()
     return analytics_rollup.rollup(day)
+
+
+lambda_handler = task_handler(rollup)

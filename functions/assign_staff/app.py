@@ -16,7 +16,7 @@ app = make_app()
 def assign_staff(
     body: AssignStaffRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> StaffOut:
+) -> tuple[StaffOut, int]:
     caller = require_admin(current_caller(app))
     return idempotent_request("assign_staff", caller.member_id, idempotency_key, body.model_dump(mode="json"),
                               lambda: created(stores.assign_staff(body)))

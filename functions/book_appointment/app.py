@@ -15,7 +15,7 @@ app = make_app()
 def book_appointment(
     body: BookAppointmentRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> AppointmentOut:
+) -> tuple[AppointmentOut, int]:
     caller = current_caller(app)
     return idempotent_request("book_appointment", caller.member_id, idempotency_key, body.model_dump(mode="json"),
                               lambda: created(appointments.book_appointment(caller, body)))

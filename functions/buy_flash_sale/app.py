@@ -19,7 +19,7 @@ def buy_flash_sale(
     flash_sale_id: str,
     body: FlashSaleOrderRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> CreateOrderResponse:
+) -> tuple[CreateOrderResponse, int]:
     caller = current_caller(app)
     return idempotent_request("buy_flash_sale", caller.member_id, idempotency_key,
                               {"flash_sale_id": flash_sale_id, **body.model_dump(mode="json")},

@@ -4,19 +4,8 @@ Invoked by Step Functions with {"campaign_id", "cursor", "queued"}; returns the 
 Idempotent: message ids are stable per campaign and member, so a retried page spends no grant twice.
 """
 
-from typing import Any
-
-from aws_lambda_powertools import Logger
-
-from storeloop.runtime import bootstrap
 from storeloop.services import campaign_flow
+from storeloop.tasks import task_handler
 
-logger = Logger(service="storeloop")
-bootstrap()
-
-
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict, context: Any) -> dict:
-    bootstrap()  # no-op when warm; rebinds after the local cloud resets a stack
-    return campaign_flow.notify_page(campaign_flow.task_campaign_id(event), event.get("cursor"),
-                                      int(event.get("queued") or 0))
+lambda_handler = task_handler(lambda event, context: campaign_flow.notify_page(
+    campaign_flow.task_campaign_id(event), event.get("cursor"), int(event.get("queued") or 0)))

@@ -6,18 +6,14 @@ Idempotent: a retry writes the numbers again.
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
-from storeloop.runtime import bootstrap
 from storeloop.services import campaign_flow
-
-logger = Logger(service="storeloop")
-bootstrap()
+from storeloop.tasks import task_handler
 
 
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict, context: Any) -> dict:
-    bootstrap()  # no-op when warm; rebinds after the local cloud resets a stack
-    report = campaign_flow.write_report(campaign_flow.task_campaign_id(event), int(event.get("notified") or 0),
-                                        int(event.get("reminded") or 0))
-    return {"campaign_id": event["campaign_id"], "report": report.model_dump() if report else None}
+def report(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    written = campaign_flow.write_report(campaign_flow.task_campaign_id(event), int(event.get("notified") or 0),
+                                         int(event.get("reminded") or 0))
+    return {"campaign_id": event["campaign_id"], "report": written.model_dump() if written else None}
+
+
+lambda_handler = task_handler(report)

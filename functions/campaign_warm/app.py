@@ -8,18 +8,11 @@ target. Idempotent: the provisioned numbers are recomputed from every reservatio
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
-from storeloop.runtime import bootstrap
 from storeloop.services import campaign_flow, warmup
-
-logger = Logger(service="storeloop")
-bootstrap()
+from storeloop.tasks import task_handler
 
 
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict, context: Any) -> dict:
-    bootstrap()  # no-op when warm; rebinds after the local cloud resets a stack
+def apply(event: dict[str, Any], context: Any) -> dict[str, Any]:
     subject = event["input"] if isinstance(event.get("input"), dict) else event
     if isinstance(subject.get("flash_sale_id"), str) and subject["flash_sale_id"]:
         kind, subject_id = warmup.FLASH_SALE, subject["flash_sale_id"]
@@ -31,3 +24,6 @@ def lambda_handler(event: dict, context: Any) -> dict:
     if action == "release":
         return warmup.release(subject_id, kind)
     raise ValueError("action must be warm or release")
+
+
+lambda_handler = task_handler(apply)

@@ -17,7 +17,7 @@ def claim_coupon(
     campaign_id: str,
     body: ClaimRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> ClaimOut:
+) -> tuple[ClaimOut, int]:
     caller = current_caller(app)
     return idempotent_request("claim_coupon", caller.member_id, idempotency_key,
                               {"campaign_id": campaign_id, **body.model_dump(mode="json")},

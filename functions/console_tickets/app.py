@@ -10,10 +10,10 @@ app = make_app()
 
 @app.post("/auth/console-tickets", summary="Start a console login: a ticket and its mini-program code",
           tags=["auth"], responses={201: {"description": "the ticket"}})
-def create_ticket() -> ConsoleTicketOut:
+def create_ticket() -> tuple[ConsoleTicketOut, int]:
     event = app.current_event
     return created(console_login.create_ticket(event.headers.get("User-Agent") or event.headers.get("user-agent"),
-                                               event.request_context.identity.source_ip))  # type: ignore[return-value]
+                                               event.request_context.identity.source_ip))
 
 
 @app.get("/auth/console-tickets/<ticket>", summary="Poll a console login (the token comes once)", tags=["auth"])

@@ -16,7 +16,7 @@ app = make_app()
 def create_campaign(
     body: CreateCampaignRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> CampaignOut:
+) -> tuple[CampaignOut, int]:
     caller = require_admin(current_caller(app))
     return idempotent_request("create_campaign", caller.member_id, idempotency_key, body.model_dump(mode="json"),
                               lambda: created(campaigns.create_campaign(caller, body)))

@@ -16,7 +16,7 @@ app = make_app()
 def create_coupon_template(
     body: CreateCouponTemplateRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> CouponTemplateOut:
+) -> tuple[CouponTemplateOut, int]:
     caller = require_admin(current_caller(app))
     return idempotent_request("create_coupon_template", caller.member_id, idempotency_key,
                               body.model_dump(mode="json"), lambda: created(coupons.create_template(caller, body)))

@@ -17,7 +17,7 @@ def create_entry_code(
     campaign_id: str,
     body: EntryCodeRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> EntryCodeOut:
+) -> tuple[EntryCodeOut, int]:
     caller = require_admin(current_caller(app))
     return idempotent_request("create_entry_code", caller.member_id, idempotency_key,
                               {"campaign_id": campaign_id, **body.model_dump(mode="json")},

@@ -17,7 +17,7 @@ def create_exchange_codes(
     template_id: str,
     body: ExchangeBatchRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> ExchangeBatchOut:
+) -> tuple[ExchangeBatchOut, int]:
     caller = require_admin(current_caller(app))
     return idempotent_request("create_exchange_codes", caller.member_id, idempotency_key,
                               {"template_id": template_id, **body.model_dump(mode="json")},

@@ -16,7 +16,7 @@ app = make_app()
 def create_flash_sale(
     body: CreateFlashSaleRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> FlashSaleOut:
+) -> tuple[FlashSaleOut, int]:
     caller = require_admin(current_caller(app))
     return idempotent_request("create_flash_sale", caller.member_id, idempotency_key, body.model_dump(mode="json"),
                               lambda: created(flash_sales.create_flash_sale(caller, body)))

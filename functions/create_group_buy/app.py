@@ -16,7 +16,7 @@ app = make_app()
 def create_group_buy(
     body: CreateGroupBuyRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> GroupBuyOut:
+) -> tuple[GroupBuyOut, int]:
     caller = require_admin(current_caller(app))
     return idempotent_request("create_group_buy", caller.member_id, idempotency_key, body.model_dump(mode="json"),
                               lambda: created(group_buys.create_group_buy(caller, body)))

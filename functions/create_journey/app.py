@@ -16,7 +16,7 @@ app = make_app()
 def create_journey(
     body: CreateJourneyRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> JourneyOut:
+) -> tuple[JourneyOut, int]:
     caller = require_admin(current_caller(app))
     return idempotent_request("create_journey", caller.member_id, idempotency_key, body.model_dump(mode="json"),
                               lambda: created(journeys.create_journey(caller, body)))

@@ -17,7 +17,7 @@ app = make_app()
 def create_order(
     body: CreateOrderRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> CreateOrderResponse:
+) -> tuple[CreateOrderResponse, int]:
     caller = current_caller(app)
     return idempotent_request("create_order", caller.member_id, idempotency_key, body.model_dump(mode="json"),
                               lambda: created(orders.create_order(get_settings(), caller, body)))

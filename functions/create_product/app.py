@@ -16,7 +16,7 @@ app = make_app()
 def create_product(
     body: CreateProductRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> ProductOut:
+) -> tuple[ProductOut, int]:
     caller = require_admin(current_caller(app))
     return idempotent_request("create_product", caller.member_id, idempotency_key, body.model_dump(mode="json"),
                               lambda: created(products.create_product(body)))

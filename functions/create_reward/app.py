@@ -16,7 +16,7 @@ app = make_app()
 def create_reward(
     body: CreateRewardRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> RewardOut:
+) -> tuple[RewardOut, int]:
     caller = require_admin(current_caller(app))
     return idempotent_request("create_reward", caller.member_id, idempotency_key, body.model_dump(mode="json"),
                               lambda: created(rewards.create_reward(caller, body)))

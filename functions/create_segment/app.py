@@ -16,7 +16,7 @@ app = make_app()
 def create_segment(
     body: CreateSegmentRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> SegmentOut:
+) -> tuple[SegmentOut, int]:
     caller = require_admin(current_caller(app))
     return idempotent_request("create_segment", caller.member_id, idempotency_key, body.model_dump(mode="json"),
                               lambda: created(segments.create_segment(caller, body)))

@@ -9,9 +9,9 @@ app = make_app()
 
 @app.post("/campaigns/<campaign_id>/shares", summary="Share a campaign", tags=["sources"],
           responses={201: {"description": "the sharer's scene, the same every time"}})
-def create_share(campaign_id: str) -> ShareOut:
+def create_share(campaign_id: str) -> tuple[ShareOut, int]:
     caller = current_caller(app)
-    return created(sources.create_share(caller, campaign_id))  # type: ignore[return-value]
+    return created(sources.create_share(caller, campaign_id))
 
 
 lambda_handler = lambda_handler_for(app)

@@ -15,7 +15,7 @@ app = make_app()
 def create_store(
     body: CreateStoreRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> StoreOut:
+) -> tuple[StoreOut, int]:
     caller = require_admin(current_caller(app))
     return idempotent_request("create_store", caller.member_id, idempotency_key, body.model_dump(mode="json"),
                               lambda: created(stores.create_store(body)))

@@ -18,11 +18,11 @@ app = make_app()
 def create_webhook_endpoint(
     body: CreateWebhookEndpointRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> WebhookEndpointCreatedOut:
+) -> tuple[WebhookEndpointCreatedOut, int]:
     # Idempotent by the key itself (it fixes the endpoint id), not by a stored answer: that would keep the secret.
     caller = require_admin(current_caller(app))
     endpoint, new = webhooks.register(get_settings(), caller, body, idempotency_key)
-    return endpoint.model_dump(mode="json"), 201 if new else 200  # type: ignore[return-value]
+    return WebhookEndpointCreatedOut(**endpoint.model_dump()), 201 if new else 200
 
 
 lambda_handler = lambda_handler_for(app)

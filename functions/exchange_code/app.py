@@ -16,7 +16,7 @@ app = make_app()
 def exchange_code(
     body: ExchangeRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> ExchangeOut:
+) -> tuple[ExchangeOut, int]:
     caller = current_caller(app)
     return idempotent_request("exchange_code", caller.member_id, idempotency_key, body.model_dump(mode="json"),
                               lambda: created(exchange_codes.exchange(caller, body)))

@@ -6,21 +6,17 @@ refunded order is left as it is, so a retried task or a payment racing the timeo
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
-from storeloop.runtime import bootstrap
 from storeloop.services import orders
-
-logger = Logger(service="storeloop")
-bootstrap()
+from storeloop.tasks import logger, task_handler
 
 
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict, context: Any) -> dict:
-    bootstrap()  # no-op when warm; rebinds after the local cloud resets a stack
+def expire(event: dict[str, Any], context: Any) -> dict[str, str]:
     order_id = event.get("order_id")
     if not isinstance(order_id, str) or not order_id:
         raise ValueError("the task input needs an order_id")
     result = orders.expire_order(order_id)
     logger.info("payment timeout", extra=result)
     return result
+
+
+lambda_handler = task_handler(expire)

@@ -10,7 +10,7 @@ app = make_app()
 
 @app.post("/admin/stores/<store_id>/pos-secret", summary="Issue a store's POS secret", tags=["stores"],
           responses={201: {"description": "issued"}})
-def issue_pos_secret(store_id: str) -> PosSecretOut:
+def issue_pos_secret(store_id: str) -> tuple[PosSecretOut, int]:
     # Not idempotent on purpose: each call rotates the secret, and a replayed answer would re-show a secret.
     require_admin(current_caller(app))
     return created(stores.issue_pos_secret(get_settings(), store_id))

@@ -17,7 +17,7 @@ app = make_app()
 def join_group(
     group_id: str,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> JoinGroupResponse:
+) -> tuple[JoinGroupResponse, int]:
     caller = current_caller(app)
     return idempotent_request("join_group", caller.member_id, idempotency_key, {"group_id": group_id},
                               lambda: created(group_buys.join_group(get_settings(), caller, group_id)))

@@ -1,15 +1,6 @@
 """Daily (10:00 China time): journeys with a time trigger enter the members due (indexes, never a Scan)."""
 
-from typing import Any
-
-from storeloop.api.app import logger
-from storeloop.runtime import bootstrap
 from storeloop.services import journeys
+from storeloop.tasks import task_handler
 
-bootstrap()
-
-
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict, context: Any) -> dict:
-    bootstrap()
-    return journeys.run_time_triggers()
+lambda_handler = task_handler(lambda event, context: journeys.run_time_triggers())

@@ -18,7 +18,7 @@ def open_group(
     group_buy_id: str,
     body: OpenGroupRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> OpenGroupResponse:
+) -> tuple[OpenGroupResponse, int]:
     caller = current_caller(app)
     return idempotent_request("open_group", caller.member_id, idempotency_key,
                               {"group_buy_id": group_buy_id, **body.model_dump(mode="json")},

@@ -7,18 +7,15 @@ recovery after the job did not run for longer than that.
 
 from typing import Any
 
-from storeloop.api.app import logger
-from storeloop.runtime import bootstrap
 from storeloop.services import points_expiry
+from storeloop.tasks import task_handler, time_left
 
-bootstrap()
 
-
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict, context: Any) -> dict:
-    bootstrap()  # no-op when warm; rebinds after the local cloud resets a stack
+def expire(event: dict[str, Any], context: Any) -> dict[str, Any]:
     days = event.get("catch_up_days", points_expiry.CATCH_UP_DAYS)
     if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 3650:
         raise ValueError("catch_up_days must be a whole number of days, 0-3650")
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    return points_expiry.run(days, remaining)
+    return points_expiry.run(days, time_left(context))
+
+
+lambda_handler = task_handler(expire)

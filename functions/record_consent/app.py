@@ -15,7 +15,7 @@ app = make_app()
 def record_consent(
     body: ConsentRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> ConsentOut:
+) -> tuple[ConsentOut, int]:
     caller = require_member(current_caller(app))
     return idempotent_request("record_consent", caller.member_id, idempotency_key, body.model_dump(mode="json"),
                               lambda: created(consents.record_consent(caller, body)))

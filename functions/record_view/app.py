@@ -9,10 +9,10 @@ app = make_app()
 
 @app.post("/campaigns/<campaign_id>/views", summary="Record an exposure", tags=["sources"],
           responses={202: {"description": "accepted; the stream consumer counts it"}})
-def record_view(campaign_id: str, body: ViewRequest) -> ViewOut:
+def record_view(campaign_id: str, body: ViewRequest) -> tuple[ViewOut, int]:
     caller = current_caller(app)
     out = sources.record_view(caller, campaign_id, body)
-    return out.model_dump(mode="json"), 202  # type: ignore[return-value]
+    return out, 202
 
 
 lambda_handler = lambda_handler_for(app)

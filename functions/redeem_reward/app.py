@@ -17,7 +17,7 @@ def redeem_reward(
     reward_id: str,
     body: RedeemRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> RedemptionOut:
+) -> tuple[RedemptionOut, int]:
     caller = current_caller(app)
     return idempotent_request("redeem_reward", caller.member_id, idempotency_key,
                               {"reward_id": reward_id, **body.model_dump(mode="json")},

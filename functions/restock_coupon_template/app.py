@@ -16,9 +16,9 @@ def restock_template(
     template_id: str,
     body: RestockRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> RestockOut:
+) -> tuple[RestockOut, int]:
     caller = require_admin(current_caller(app))
-    return idempotent_request(  # type: ignore[return-value]
+    return idempotent_request(
         "restock_template", caller.member_id, idempotency_key, {"template_id": template_id, **body.model_dump()},
         lambda: (template_admin.restock_template(template_id, body.add).model_dump(mode="json"), 200))
 

@@ -16,9 +16,9 @@ def restock_product(
     sku: str,
     body: ProductRestockRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> ProductRestockOut:
+) -> tuple[ProductRestockOut, int]:
     caller = require_admin(current_caller(app))
-    return idempotent_request(  # type: ignore[return-value]
+    return idempotent_request(
         "restock_product", caller.member_id, idempotency_key, {"sku": sku, **body.model_dump()},
         lambda: (product_admin.restock_product(sku, body.store_id, body.add).model_dump(mode="json"), 200))
 

@@ -15,7 +15,7 @@ app = make_app()
 def reverse_verification(
     verification_id: str,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> ReversalOut:
+) -> tuple[ReversalOut, int]:
     # The manager check needs the verification's store: the service reads it, then checks.
     caller = current_caller(app)
     return idempotent_request("reverse_verification", caller.member_id, idempotency_key,

@@ -1,16 +1,7 @@
 """Hourly schedule (issue 9): count every segment's members and write each size (services/segments.py).
 Off every request path: the one job that reads all profiles (docs/segments.md)."""
 
-from typing import Any
-
-from storeloop.api.app import logger
-from storeloop.runtime import bootstrap
 from storeloop.services import segments
+from storeloop.tasks import task_handler
 
-bootstrap()
-
-
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict, context: Any) -> dict:
-    bootstrap()
-    return {"sizes": segments.count_sizes()}
+lambda_handler = task_handler(lambda event, context: {"sizes": segments.count_sizes()})

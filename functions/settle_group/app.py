@@ -6,22 +6,18 @@ transition is conditional, so a retried task cancels or refunds nothing twice.
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
-from storeloop.runtime import bootstrap
 from storeloop.services import group_buys
 from storeloop.settings import get_settings
-
-logger = Logger(service="storeloop")
-bootstrap()
+from storeloop.tasks import logger, task_handler
 
 
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict, context: Any) -> dict:
-    bootstrap()  # no-op when warm; rebinds after the local cloud resets a stack
+def settle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     group_id = event.get("group_id")
     if not isinstance(group_id, str) or not group_id:
         raise ValueError("the task input needs a group_id")
     result = group_buys.settle_group(get_settings(), group_id)
     logger.info("group deadline", extra=result)
     return result
+
+
+lambda_handler = task_handler(settle)

@@ -16,7 +16,7 @@ app = make_app()
 def verify_coupon(
     body: VerifyRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> VerificationOut:
+) -> tuple[VerificationOut, int]:
     caller = require_staff_of(current_caller(app), body.store_id, code="NOT_STORE_STAFF")
     return idempotent_request("verify_coupon", caller.member_id, idempotency_key, body.model_dump(mode="json"),
                               lambda: created(verification.verify_coupon(caller, body)))

@@ -4,17 +4,9 @@ The event is the schedule's Input, `{"template_id": "<WeChat subscription templa
 run again: each visit's reminder has one message id.
 """
 
-from typing import Any
-
-from storeloop.api.app import logger
 from storeloop.domain import clock
-from storeloop.runtime import bootstrap
 from storeloop.services import reminders
+from storeloop.tasks import task_handler
 
-bootstrap()
-
-
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict, context: Any) -> dict:
-    bootstrap()  # no-op when warm; rebinds after the local cloud resets a stack
-    return reminders.send_visit_reminders(clock.now(), event.get("template_id") or None)
+lambda_handler = task_handler(lambda event, context: reminders.send_visit_reminders(
+    clock.now(), event.get("template_id") or None))

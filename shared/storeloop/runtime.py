@@ -1,8 +1,14 @@
-"""Cold-start wiring: validate settings and bind the data layer once per process; reset it between local stacks."""
+"""Cold-start wiring: validate settings and bind the data layer once per process; reset it between local stacks.
+
+It also holds what the entry points know of the current invocation (its Lambda context, its API stage), so the
+code beneath them can read it without importing the entry points: nothing here imports `storeloop.api`.
+"""
 
 from __future__ import annotations
 
+import random
 from contextvars import ContextVar
+from typing import Any
 
 _ready = False
 
@@ -10,6 +16,18 @@ _ready = False
 # a revocation flushes the authorizer cache of (services/access.py), without the template naming the API in the
 # functions (that would be a circular dependency: the API's definition names the functions).
 request_stage: ContextVar[tuple[str, str] | None] = ContextVar("request_stage", default=None)
+
+
+class _LambdaContext:
+    """The Lambda context of the current invocation, for Powertools Idempotency's in-progress expiry."""
+
+    value: Any = None
+
+    def set(self, context: Any) -> None:
+        self.value = context
+
+
+lambda_context = _LambdaContext()
 
 
 def bootstrap() -> None:
@@ -24,19 +42,25 @@ def bootstrap() -> None:
     _ready = True
     from storeloop import snapstart
 
-    snapstart.register()  # SnapStart: reseed and reconnect after a restore (no-op without it)
+    snapstart.register(after_restore)  # SnapStart: reseed and reconnect after a restore (no-op without it)
+
+
+def after_restore() -> None:
+    """SnapStart's after-restore hook (storeloop/snapstart.py says why): reseed, then settings and clients anew."""
+    random.seed()  # from os.urandom
+    reset()
+    bootstrap()
 
 
 def reset() -> None:
-    """Forget settings, clients and bindings (the local cloud calls this when it starts a new stack)."""
+    """Forget settings, clients and bindings (the local cloud calls this when it starts a new stack). Powertools
+    Idempotency's persistence is made again with the next DynamoDB client (storeloop/api/idempotency.py)."""
     global _ready
-    from storeloop.api import idempotency
     from storeloop.data import connection
     from storeloop.settings import reset_settings
 
     reset_settings()
     connection.reset()
-    idempotency.reset()
     _ready = False
 
 

@@ -16,22 +16,14 @@ repeat. Without SnapStart (local, tests, the China regions) registering does not
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 
 _registered = False
 
 
-def after_restore() -> None:
-    random.seed()  # from os.urandom
-    from storeloop import runtime
-
-    runtime.reset()
-    runtime.bootstrap()
-
-
-def register(hook: Callable[[], None] = after_restore) -> bool:
-    """Register the after-restore hook once per process; False when the runtime has no SnapStart hooks."""
+def register(hook: Callable[[], None]) -> bool:
+    """Register the after-restore hook (`storeloop.runtime.after_restore`, which does the above) once per process;
+    False when the runtime has no SnapStart hooks."""
     global _registered
     if _registered:
         return True

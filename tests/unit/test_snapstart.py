@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from storeloop import snapstart
+from storeloop import runtime, snapstart
 
 
 @pytest.fixture
@@ -24,23 +24,21 @@ def runtime_hooks(monkeypatch):
 def test_without_snapstart_nothing_is_registered(monkeypatch):
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # import fails, as outside Lambda
     monkeypatch.setattr(snapstart, "_registered", False)
-    assert snapstart.register() is False
+    assert snapstart.register(runtime.after_restore) is False
 
 
 def test_registered_once(runtime_hooks):
-    assert snapstart.register() is True
-    assert snapstart.register() is True
-    assert runtime_hooks == [snapstart.after_restore]
+    assert snapstart.register(runtime.after_restore) is True
+    assert snapstart.register(runtime.after_restore) is True
+    assert runtime_hooks == [runtime.after_restore]
 
 
 def test_after_restore_reseeds_random_and_remakes_clients(runtime_hooks, monkeypatch):
-    from storeloop import runtime
-
     calls = []
     monkeypatch.setattr(runtime, "reset", lambda: calls.append("reset"))
     monkeypatch.setattr(runtime, "bootstrap", lambda: calls.append("bootstrap"))
     random.seed(1234)  # what every restored copy of one snapshot would share
     snapshot_state = random.getstate()
-    snapstart.after_restore()
+    runtime.after_restore()
     assert random.getstate() != snapshot_state
     assert calls == ["reset", "bootstrap"]

@@ -21,6 +21,7 @@ from storeloop.api.body import prepare_body
 from storeloop.caller import Caller
 from storeloop.domain.errors import DomainError
 from storeloop.errors import ApiError, Forbidden, Unauthenticated
+from storeloop.runtime import bootstrap, lambda_context, request_stage
 
 logger = Logger(service="storeloop")
 metrics = Metrics(namespace="StoreLoop", service="storeloop")
@@ -29,16 +30,9 @@ metrics = Metrics(namespace="StoreLoop", service="storeloop")
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
-class _Context:
-    """The Lambda context of the current invocation, for Powertools Idempotency's in-progress expiry."""
-
-    value: Any = None
-
-    def set(self, context: Any) -> None:
-        self.value = context
-
-
-idempotency_context = _Context()
+# A response body as its model dumps it to JSON. A route answering with a status says what the body is in its return
+# annotation, `tuple[Model, int]`: Powertools validates the body against Model at run time (and documents it).
+JsonBody = Any
 
 
 def error_response(status: int, code: str, message: str, request_id: str | None, details: Any = None,
@@ -68,8 +62,6 @@ def _serialize(value: Any) -> str:
 
 def make_app() -> APIGatewayRestResolver:
     """A resolver with validation on and the envelope for every error; settings are checked here, at cold start."""
-    from storeloop.runtime import bootstrap
-
     bootstrap()
     # A response that fails its own model is our bug: a 500, never a 400 blamed on the client.
     app = APIGatewayRestResolver(enable_validation=True, serializer=_serialize,
@@ -158,10 +150,8 @@ def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dic
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
     @metrics.log_metrics
     def handler(event: dict, context: Any) -> dict:
-        from storeloop.runtime import bootstrap, request_stage
-
         bootstrap()  # no-op when warm; rebinds after the local cloud resets a stack
-        idempotency_context.set(context)
+        lambda_context.set(context)
         request = event.get("requestContext") or {}
         request_stage.set((str(request["apiId"]), str(request["stage"]))
                           if request.get("apiId") and request.get("stage") else None)
@@ -171,6 +161,6 @@ def lambda_handler_for(app: APIGatewayRestResolver) -> Callable[[dict, Any], dic
     return handler
 
 
-def created(model: Any) -> tuple[dict, int]:
-    """A 201 with the model as body (the one way handlers answer a creating POST)."""
+def created(model: Any) -> tuple[JsonBody, int]:
+    """A 201 with the model as body (the one way handlers answer a creating POST: annotated `-> tuple[Model, int]`)."""
     return (model.model_dump(mode="json") if hasattr(model, "model_dump") else model), 201

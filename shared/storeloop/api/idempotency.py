@@ -5,19 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from storeloop.api.app import JsonBody
 from storeloop.errors import ValidationFailed
+from storeloop.runtime import lambda_context
 
-# Built on first use: Powertools Idempotency (and boto3 with it) loads only in functions that take a key.
+# Built on first use: Powertools Idempotency (and boto3 with it) loads only in functions that take a key. Made
+# again with a new DynamoDB client: `storeloop.runtime.reset` (a new local stack, a SnapStart restore) drops the
+# clients, and with them the settings this was made from.
 _persistence: Any = None
 _config: Any = None
+_client: Any = None
 
 
 def _setup() -> tuple[Any, Any]:
-    global _persistence, _config
-    if _persistence is None:
+    global _persistence, _config, _client
+    from storeloop.data.connection import dynamodb_client
+
+    client = dynamodb_client()
+    if _persistence is None or client is not _client:
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
-        from storeloop.data.connection import dynamodb_client
         from storeloop.settings import get_settings
 
         _config = IdempotencyConfig(
@@ -27,17 +34,13 @@ def _setup() -> tuple[Any, Any]:
             expires_after_seconds=24 * 3600,
         )
         _persistence = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name,
-                                                boto3_client=dynamodb_client())
+                                                boto3_client=client)
+        _client = client
     return _persistence, _config
 
 
-def reset() -> None:
-    global _persistence, _config
-    _persistence = _config = None
-
-
 def idempotent_request(operation: str, caller: str, key: str | None, body: Any,
-                       run: Callable[[], tuple[dict, int]]) -> tuple[dict, int]:
+                       run: Callable[[], tuple[JsonBody, int]]) -> tuple[JsonBody, int]:
     """Run `run` once per (operation, caller, key); a repeat with the same body gets the first answer.
 
     Without a key the request simply runs. `run` returns (json body, status); errors are not remembered,
@@ -51,10 +54,8 @@ def idempotent_request(operation: str, caller: str, key: str | None, body: Any,
 
     from aws_lambda_powertools.utilities.idempotency import idempotent_function
 
-    from storeloop.api.app import idempotency_context
-
     persistence, config = _setup()
-    context = idempotency_context.value
+    context = lambda_context.value
     if context is not None and hasattr(context, "get_remaining_time_in_millis"):
         config.register_lambda_context(context)
 
