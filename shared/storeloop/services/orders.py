@@ -34,7 +34,7 @@ from storeloop.schemas.orders import (
     OrderOut,
     PaymentParams,
 )
-from storeloop.services import payments
+from storeloop.services import group_orders, payments
 from storeloop.settings import Settings
 
 logger = Logger(service="storeloop", child=True)
@@ -289,9 +289,7 @@ def pickup_order(caller: Caller, order_id: str, pickup_code: str) -> OrderOut:
     if order.status != orders.PAID:
         raise Conflict(f"the order is {order.status}, not paid", code="ORDER_NOT_PAID")
     if order.campaign_kind == "group_buy":  # (issue 10) ready for pickup once its group has formed
-        from storeloop.services import group_buys
-
-        group_buys.require_formed(order)
+        group_orders.require_formed(order)
     if not hmac.compare_digest((order.pickup_code or "").encode(), pickup_code.encode()):
         raise Conflict("the pickup code does not match this order", code="PICKUP_CODE_MISMATCH")
     try:
@@ -312,9 +310,7 @@ def refund_order(settings: Settings, caller: Caller, order_id: str, reason: str)
         raise Forbidden("manager of this store required")
     payments.require_configured(settings)
     if order.campaign_kind == "group_buy" and order.status == orders.PAID:  # (issue 10) not while forming
-        from storeloop.services import group_buys
-
-        group_buys.require_settled(order)
+        group_orders.require_settled(order)
     if order.status in (orders.PAID, orders.COMPLETED):
         try:
             order_transitions.request_refund(order, now(), reason, caller.member_id)
