@@ -73,7 +73,8 @@ def expect(wanted: int | Sequence[int], answer: tuple[int, Any], what: str) -> A
     if status in ((wanted,) if isinstance(wanted, int) else wanted):
         return body
     body = body if isinstance(body, dict) else {}
-    error = body.get("error") if isinstance(body.get("error"), dict) else body  # webhooks answer {"code", "message"}
+    # Webhooks answer {"code", "message"} without the envelope.
+    error: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else body
     raise Failure(f"{what}: HTTP {status} {error.get('code', '')} {error.get('message', '')}".rstrip())
 
 
