@@ -27,7 +27,7 @@ from local.scheduler import scheduled_event
 from local.stack import ROOT, Resolver, Stack, load_stack
 from local.streams import StreamSource
 
-__all__ = ["ADMIN_OPENID", "LOCAL_SECRETS", "REGION", "LambdaContext", "LocalCloud"]
+__all__ = ["ADMIN_OPENID", "LOCAL_SECRETS", "REGION", "LocalCloud"]  # what tests, the bench and local/ import from here
 
 log = logging.getLogger("local")
 
