@@ -56,7 +56,7 @@ def main() -> None:
     from bench.recording import RequestRecorder
     from local.apigw import ApiGateway
     from local.cloud import REGION, LocalCloud
-    from local.pay_env import local_pay_env
+    from local.merchant_keys import local_pay_env
     from local.testing import TestClient
     from local.wechat_fake import WeChatFake
     from storeloop.data.connection import dynamodb_client

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from local.cloud import REGION, LocalCloud
+from local.clients import REGION
+from local.cloud import LocalCloud
 from local.stack import ACCOUNT, Route
 
 log = logging.getLogger("local.api")

@@ -149,13 +149,13 @@ def document_operation(op: dict[str, Any], method: str, path: str, secured: bool
         add(503, *contract.STATUS_CODES[503])
 
     for status in sorted(errors):
-        codes = errors[status]
-        description = contract.DESCRIPTIONS[status] + (f"; codes: {', '.join(codes)}" if codes else "")
+        listed = errors[status]
+        description = contract.DESCRIPTIONS[status] + (f"; codes: {', '.join(listed)}" if listed else "")
         schema: dict[str, Any] = {"$ref": ENVELOPE_REF}
         if webhook and status == 401 and "fail_schema" in webhook:
             schema = webhook["fail_schema"]  # WeChat Pay's own answer format
         entry: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
-        if status == 429 or (status == 409 and "IDEMPOTENCY_IN_PROGRESS" in codes):
+        if status == 429 or (status == 409 and "IDEMPOTENCY_IN_PROGRESS" in listed):
             entry["headers"] = dict(_RETRY_AFTER)
         responses[str(status)] = entry
     op["responses"] = dict(sorted(responses.items()))

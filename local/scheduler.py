@@ -8,6 +8,7 @@ increments `a/n` or `*/n`. `L`, `W` and `#` are not supported (none of our sched
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -256,3 +257,11 @@ def start_scheduler(cloud: Any) -> LocalScheduler | None:
     thread = scheduler.start(stop=cloud._stop)  # the cloud's own stop event, set by LocalCloud.stop()
     cloud._pollers.append(thread)
     return scheduler
+
+
+def scheduled_event(name: str, props: dict[str, Any]) -> dict[str, Any]:
+    """The event EventBridge Scheduler sends for the schedule `name` (its `Input` merged in)."""
+    event = props.get("Input")
+    payload = json.loads(event) if isinstance(event, str) else (event or {})
+    return {"source": "aws.scheduler", "detail-type": "Scheduled Event", "schedule": name,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **payload}

@@ -22,7 +22,7 @@ from local.stack import load_stack
 
 def declared() -> dict[str, dict[str, Any]]:
     """Schedule name → its event properties (plus the function), named as the local cloud names them."""
-    from local.cloud import REGION
+    from local.clients import REGION
     from local.stack import Resolver
 
     found: dict[str, dict[str, Any]] = {}

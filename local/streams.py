@@ -124,7 +124,7 @@ def _ordered(shards: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def poll_once(streams: Any, stream_arn: str, source: StreamSource, shape: Callable[[dict], dict],
               invoke: Invoke, discard: Discard) -> int:
     """One delivery for `source`: 1 if the function was invoked (or records were filtered out or skipped)."""
-    shards = []
+    shards: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"StreamArn": stream_arn}
     while True:
         desc = streams.describe_stream(**kwargs)["StreamDescription"]

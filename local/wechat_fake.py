@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from local.cloud import ADMIN_OPENID
+from local.environment import ADMIN_OPENID
 from local.httpd import serve_in_background
 
 log = logging.getLogger("local.wechat_fake")
@@ -37,10 +37,10 @@ class WeChatFake:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.down = False  # tests flip this to see how the backend copes with WeChat being unreachable
-        from local.stack import ROOT
+        from local.merchant_keys import KEYS_DIR
         from local.wechat_pay_fake import PayFake
 
-        self.pay = PayFake(ROOT / "local" / "keys", lambda url: url)
+        self.pay = PayFake(KEYS_DIR, lambda url: url)
         self.extra.append(self.pay)
         try:  # subscription messages and access tokens
             from local.wechat_msg_fake import MessageFake

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
+from local.merchant_keys import KEYS_DIR, merchant
+from local.wechat_pay_rules import CHINA_TZ, china_time, jsapi_problem, refund_answer, refund_problem
 from storeloop.wechat.pay import (
     JSAPI_PATH,
     REFUND_PATH,
-    PayConfig,
     build_notification,
     platform_signature_headers,
     verify_merchant_request,
@@ -26,30 +26,9 @@ from storeloop.wechat.pay import (
 
 Response = tuple[int, dict[str, str], bytes]
 
-DEFAULT_KEYS_DIR = Path(__file__).resolve().parent / "keys"
 # Long enough for the refund request's answer to leave first, as with the real WeChat, short enough for tests.
 REFUND_DELIVERY_DELAY_SECONDS = 0.05
 
-_CHINA_TZ = timezone(timedelta(hours=8))
-_OUT_TRADE_NO = re.compile(r"^[0-9A-Za-z_\-|*]{6,32}$")
-_OUT_REFUND_NO = re.compile(r"^[0-9A-Za-z_\-|*@]{1,64}$")
-
-
-def load_test_pay_config(keys_dir: str | Path, *, base_url: str, notify_url: str) -> PayConfig:
-    """A PayConfig for the merchant whose test keys live in `keys_dir` (local cloud and tests only)."""
-    keys = Path(keys_dir)
-    ids = json.loads((keys / "test_pay.json").read_text(encoding="utf-8"))
-    return PayConfig(
-        mchid=ids["mchid"],
-        appid=ids["appid"],
-        merchant_serial_no=ids["merchant_serial_no"],
-        merchant_private_key_pem=(keys / "merchant_private_key.pem").read_text(encoding="ascii"),
-        apiv3_key=ids["apiv3_key"],
-        platform_public_key_pem=(keys / "platform_public_key.pem").read_text(encoding="ascii"),
-        platform_serial=ids["platform_serial"],
-        base_url=base_url,
-        notify_url=notify_url,
-    )
 
 
 class PayFake:
@@ -63,22 +42,21 @@ class PayFake:
 
     def __init__(
         self,
-        keys_dir: str | Path = DEFAULT_KEYS_DIR,
+        keys_dir: str | Path = KEYS_DIR,
         notify_url_resolver: Callable[[str], str] | None = None,
         *,
         sync_delivery: bool = False,
         refund_delivery_delay: float = REFUND_DELIVERY_DELAY_SECONDS,
         delivery_timeout: float = 10.0,
     ) -> None:
-        keys = Path(keys_dir)
-        ids = json.loads((keys / "test_pay.json").read_text(encoding="utf-8"))
-        self.mchid: str = ids["mchid"]
-        self.appid: str = ids["appid"]
-        self._merchant_serial_no: str = ids["merchant_serial_no"]
-        self._platform_serial: str = ids["platform_serial"]
-        self._apiv3_key: str = ids["apiv3_key"]
-        self._merchant_public_key_pem = (keys / "merchant_public_key.pem").read_text(encoding="ascii")
-        self._platform_private_key_pem = (keys / "platform_private_key.pem").read_text(encoding="ascii")
+        keys = merchant(keys_dir)
+        self.mchid: str = keys.mchid
+        self.appid: str = keys.appid
+        self._merchant_serial_no: str = keys.merchant_serial_no
+        self._platform_serial: str = keys.platform_serial
+        self._apiv3_key: str = keys.apiv3_key
+        self._merchant_public_key_pem = keys.merchant_public_key_pem
+        self._platform_private_key_pem = keys.platform_private_key_pem
         self._resolve = notify_url_resolver or (lambda url: url)
         self._sync_delivery = sync_delivery
         self._refund_delivery_delay = refund_delivery_delay
@@ -171,7 +149,7 @@ class PayFake:
         return operation(payload)
 
     def _jsapi(self, payload: dict[str, Any]) -> Response:
-        problem = _jsapi_problem(payload)
+        problem = jsapi_problem(payload)
         if problem:
             return self._wechat_error(400, "PARAM_ERROR", problem)
         if payload["mchid"] != self.mchid:
@@ -196,7 +174,7 @@ class PayFake:
                 if any(existing[name] != value for name, value in terms.items()):
                     return self._wechat_error(403, "OUT_TRADE_NO_USED", "商户订单号重复")
                 return self._wechat_answer(200, {"prepay_id": existing["prepay_id"]})
-            prepay_id = "wx" + datetime.now(_CHINA_TZ).strftime("%d%H%M%S") + secrets.token_hex(13)
+            prepay_id = "wx" + datetime.now(CHINA_TZ).strftime("%d%H%M%S") + secrets.token_hex(13)
             self._transactions[out_trade_no] = {
                 "out_trade_no": out_trade_no,
                 **terms,
@@ -211,7 +189,7 @@ class PayFake:
         return self._wechat_answer(200, {"prepay_id": prepay_id})
 
     def _refund(self, payload: dict[str, Any]) -> Response:
-        problem = _refund_problem(payload)
+        problem = refund_problem(payload)
         if problem:
             return self._wechat_error(400, "PARAM_ERROR", problem)
         out_refund_no = payload["out_refund_no"]
@@ -225,7 +203,7 @@ class PayFake:
                 # A repeated out_refund_no is the same refund: same answer, no second notification.
                 if existing["out_trade_no"] != txn["out_trade_no"] or existing["amount"]["refund"] != amount["refund"]:
                     return self._wechat_error(400, "INVALID_REQUEST", "out_refund_no already used for another refund")
-                return self._wechat_answer(200, _refund_answer(existing))
+                return self._wechat_answer(200, refund_answer(existing))
             if txn["trade_state"] != "SUCCESS":
                 return self._wechat_error(400, "INVALID_REQUEST", "transaction is not paid")
             if amount["total"] != txn["amount_total"]:
@@ -241,7 +219,7 @@ class PayFake:
                 "reason": payload.get("reason"),
                 "notify_url": payload.get("notify_url") or txn["notify_url"],
                 "status": "PROCESSING",
-                "create_time": _china_time(int(time.time())),
+                "create_time": china_time(int(time.time())),
                 "success_time": None,
                 "amount": {
                     "total": txn["amount_total"],
@@ -253,7 +231,7 @@ class PayFake:
             }
             self._refunds[out_refund_no] = refund
             txn["refunds"].append(out_refund_no)
-            answer = _refund_answer(refund)
+            answer = refund_answer(refund)
         if self._sync_delivery:
             self._complete_refund(out_refund_no)
         else:
@@ -272,7 +250,7 @@ class PayFake:
         with self._lock:
             refund = self._refunds[out_refund_no]
             refund["status"] = "SUCCESS"
-            refund["success_time"] = _china_time(now)
+            refund["success_time"] = china_time(now)
             resource = {
                 "mchid": self.mchid,
                 "out_trade_no": refund["out_trade_no"],
@@ -308,7 +286,7 @@ class PayFake:
             if txn["trade_state"] != "SUCCESS":
                 txn["trade_state"] = "SUCCESS"
                 txn["transaction_id"] = "4200" + "".join(secrets.choice("0123456789") for _ in range(24))
-                txn["success_time"] = _china_time(now)
+                txn["success_time"] = china_time(now)
             paid = txn["amount_total"] if override is None else override
             resource = {
                 "appid": txn["appid"],
@@ -365,80 +343,6 @@ class PayFake:
 
     def _wechat_error(self, status: int, code: str, message: str) -> Response:
         return self._wechat_answer(status, {"code": code, "message": message})
-
-
-def _jsapi_problem(payload: dict[str, Any]) -> str | None:
-    """Why a JSAPI prepay body is invalid, or None; the same rules WeChat documents for these fields."""
-    for name in ("appid", "mchid", "description", "out_trade_no", "notify_url"):
-        if not isinstance(payload.get(name), str) or not payload[name]:
-            return f"{name} is required"
-    if len(payload["description"]) > 127:
-        return "description is longer than 127 characters"
-    if not _OUT_TRADE_NO.match(payload["out_trade_no"]):
-        return "out_trade_no must be 6-32 of 0-9 A-Z a-z _ - | *"
-    notify = urlsplit(payload["notify_url"])
-    if notify.scheme not in ("http", "https") or not notify.netloc or notify.query:
-        return "notify_url must be an absolute http(s) URL without query parameters"
-    amount = payload.get("amount")
-    if not isinstance(amount, dict) or not _positive_int(amount.get("total")):
-        return "amount.total must be a positive integer (fen)"
-    if amount.get("currency", "CNY") != "CNY":
-        return "amount.currency must be CNY"
-    payer = payload.get("payer")
-    if not isinstance(payer, dict) or not isinstance(payer.get("openid"), str) or not payer["openid"]:
-        return "payer.openid is required"
-    return None
-
-
-def _refund_problem(payload: dict[str, Any]) -> str | None:
-    """Why a refund body is invalid, or None."""
-    if not isinstance(payload.get("out_refund_no"), str) or not _OUT_REFUND_NO.match(payload["out_refund_no"]):
-        return "out_refund_no is required (1-64 of 0-9 A-Z a-z _ - | * @)"
-    if not payload.get("out_trade_no") and not payload.get("transaction_id"):
-        return "out_trade_no or transaction_id is required"
-    amount = payload.get("amount")
-    if (
-        not isinstance(amount, dict)
-        or not _positive_int(amount.get("refund"))
-        or not _positive_int(amount.get("total"))
-    ):
-        return "amount.refund and amount.total must be positive integers (fen)"
-    if amount.get("currency", "CNY") != "CNY":
-        return "amount.currency must be CNY"
-    if amount["refund"] > amount["total"]:
-        return "amount.refund exceeds amount.total"
-    reason = payload.get("reason")
-    if reason is not None and (not isinstance(reason, str) or len(reason) > 80):
-        return "reason must be a string of at most 80 characters"
-    return None
-
-
-def _refund_answer(refund: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "refund_id": refund["refund_id"],
-        "out_refund_no": refund["out_refund_no"],
-        "transaction_id": refund["transaction_id"],
-        "out_trade_no": refund["out_trade_no"],
-        "channel": "ORIGINAL",
-        "user_received_account": "支付用户零钱",
-        "create_time": refund["create_time"],
-        "status": refund["status"],
-        "funds_account": "AVAILABLE",
-        "amount": {
-            **refund["amount"],
-            "settlement_refund": refund["amount"]["refund"],
-            "settlement_total": refund["amount"]["total"],
-            "discount_refund": 0,
-        },
-    }
-
-
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-def _china_time(moment: int) -> str:
-    return datetime.fromtimestamp(moment, _CHINA_TZ).isoformat()
 
 
 def _json(status: int, payload: dict[str, Any]) -> Response:

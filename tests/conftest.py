@@ -13,7 +13,7 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 from local.apigw import ApiGateway  # noqa: E402
 from local.cloud import LocalCloud  # noqa: E402
 from local.dynamodb_local import DynamoDBLocal, shared_engine  # noqa: E402
-from local.testing import TestClient  # noqa: E402
+from local.testing import TestClient, notifiable_cloud  # noqa: E402
 from local.wechat_fake import WeChatFake  # noqa: E402
 
 
@@ -40,10 +40,21 @@ def msg(wechat: WeChatFake) -> Iterator[Any]:
     wechat.msg.reset()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "notifiable(overrides=None): the test's `cloud` is a stack the WeChat Pay fake "
+                                       "notifies over HTTP, naming the test merchant (local.testing.notifiable_cloud)")
+
+
 @pytest.fixture
-def cloud(wechat: WeChatFake, engine: DynamoDBLocal) -> Iterator[LocalCloud]:
+def cloud(request: pytest.FixtureRequest, wechat: WeChatFake, engine: DynamoDBLocal) -> Iterator[LocalCloud]:
     """A fresh stack per test: its tables (in DynamoDB Local), and its own moto account for queues and state
-    machines, all from template.yaml."""
+    machines, all from template.yaml. A module marked `pytestmark = pytest.mark.notifiable({...overrides})` gets
+    one whose API also listens on a loopback port, so the Pay fake's payment and refund notifications reach it."""
+    notifiable = request.node.get_closest_marker("notifiable")
+    if notifiable is not None:
+        with notifiable_cloud(wechat, *notifiable.args, **notifiable.kwargs) as stack:
+            yield stack
+        return
     wechat.down = False
     stack = LocalCloud(wechat_base=wechat.base_url, engine=engine).start()
     yield stack

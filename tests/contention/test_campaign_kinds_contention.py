@@ -13,21 +13,21 @@ import pytest
 import requests
 
 from local.cloud import REGION
-from local.pay_env import notifiable_cloud
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 from tests.contention.racing import all_at_once
 
+pytestmark = pytest.mark.notifiable
+
 
 @pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat) as stack:
-        yield stack
-        # No group flow runs on into the next test's stack (the group here has a long window).
-        sfn = boto3.client("stepfunctions", region_name=REGION)
-        for e in sfn.list_executions(stateMachineArn=stack.ref("GroupBuyStateMachine"),
-                                     statusFilter="RUNNING")["executions"]:
-            sfn.stop_execution(executionArn=e["executionArn"])
+def cloud(cloud):
+    yield cloud
+    # No group flow runs on into the next test's stack (the group here has a long window).
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    for e in sfn.list_executions(stateMachineArn=cloud.ref("GroupBuyStateMachine"),
+                                 statusFilter="RUNNING")["executions"]:
+        sfn.stop_execution(executionArn=e["executionArn"])
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ analytics the stream produced count exactly the orders paid (the store's orders,
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,18 +12,15 @@ import pytest
 import requests
 
 from local.cloud import REGION
-from local.pay_env import KEYS_DIR, notifiable_cloud
+from local.merchant_keys import merchant
 from storeloop.wechat.pay import build_notification
 from tests.contention.racing import all_at_once, store_totals
 
-IDS = json.loads((KEYS_DIR / "test_pay.json").read_text())
-PLATFORM_KEY = (KEYS_DIR / "platform_private_key.pem").read_text()
+PAY = merchant()
+PLATFORM_KEY = PAY.platform_private_key_pem
 
 
-@pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat) as stack:
-        yield stack
+pytestmark = pytest.mark.notifiable
 
 
 
@@ -91,9 +87,9 @@ def test_concurrent_copies_of_the_notifications_of_several_orders_pay_each_once(
               ["order"]["order_id"] for t in tokens]
     # Five signed copies per order (WeChat retries carry new notification ids), all delivered at once.
     notes = [build_notification("TRANSACTION.SUCCESS", {
-        "appid": IDS["appid"], "mchid": IDS["mchid"], "out_trade_no": oid, "transaction_id": f"42000000{n:020d}",
+        "appid": PAY.appid, "mchid": PAY.mchid, "out_trade_no": oid, "transaction_id": f"42000000{n:020d}",
         "trade_state": "SUCCESS", "amount": {"total": 3200, "payer_total": 3200, "currency": "CNY"}},
-        IDS["apiv3_key"], PLATFORM_KEY, IDS["platform_serial"]) for n, oid in enumerate(orders) for _ in range(5)]
+        PAY.apiv3_key, PLATFORM_KEY, PAY.platform_serial) for n, oid in enumerate(orders) for _ in range(5)]
     answers = all_at_once(15, lambda i: client.request("POST", "/webhooks/wechatpay", raw=notes[i][1].encode(),
                                                        headers=notes[i][0]))
     assert [a.status for a in answers] == [200] * 15

@@ -9,17 +9,12 @@ from collections import Counter
 
 import pytest
 
-from local.pay_env import notifiable_cloud
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 from tests.contention.racing import all_at_once
 from tests.integration.test_webhooks import pos_post
 
-
-@pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat) as stack:
-        yield stack
+pytestmark = pytest.mark.notifiable
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from deploy import check
 from deploy import secrets as fill_secrets
 from deploy.fake_secretsmanager import FakeSecretsManager
 from deploy.transform import ROOT
-from local.pay_env import KEYS_DIR, local_pay_env
+from local.merchant_keys import KEYS_DIR, local_pay_env, merchant
 from storeloop import settings as settings_module
 
 BRAND = "WeChatAppId=wx0123456789abcdef PayMchId=1900000109 AdminOpenIds=oA,oB VisitReminderTemplateId=tpl-1"
@@ -99,13 +99,13 @@ def _empty_wechat_secret(fake: FakeSecretsManager) -> str:
 
 
 def _pay_files(tmp_path: Path) -> dict[str, str]:
-    ids = json.loads((KEYS_DIR / "test_pay.json").read_text())
+    ids = merchant()
     apiv3 = tmp_path / "apiv3.txt"
-    apiv3.write_text(ids["apiv3_key"] + "\n")
+    apiv3.write_text(ids.apiv3_key + "\n")
     return {"PAY_MERCHANT_PRIVATE_KEY_FILE": str(KEYS_DIR / "merchant_private_key.pem"),
-            "PAY_MERCHANT_SERIAL_NO": ids["merchant_serial_no"], "PAY_APIV3_KEY_FILE": str(apiv3),
+            "PAY_MERCHANT_SERIAL_NO": ids.merchant_serial_no, "PAY_APIV3_KEY_FILE": str(apiv3),
             "PAY_PLATFORM_PUBLIC_KEY_FILE": str(KEYS_DIR / "platform_public_key.pem"),
-            "PAY_PLATFORM_SERIAL": ids["platform_serial"]}
+            "PAY_PLATFORM_SERIAL": ids.platform_serial}
 
 
 def test_make_secrets_fills_in_steps_and_checks_before_writing(secretsmanager, tmp_path, monkeypatch):
@@ -129,7 +129,7 @@ def test_make_secrets_fills_in_steps_and_checks_before_writing(secretsmanager, t
     assert fill_secrets.main(["dev", "--secret-arn", arn], _pay_files(tmp_path)) == 0
     stored = json.loads(secretsmanager.secrets[arn])
     assert stored["wechat_app_secret"] == app_secret
-    assert stored["pay_merchant_private_key"] == (KEYS_DIR / "merchant_private_key.pem").read_text()
+    assert stored["pay_merchant_private_key"] == merchant().merchant_private_key_pem
     pay = local_pay_env()
     assert stored["pay_apiv3_key"] == pay["PAY_APIV3_KEY"]
     assert stored["pay_platform_serial"] == pay["PAY_PLATFORM_SERIAL"]

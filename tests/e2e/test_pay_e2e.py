@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from local.pay_env import local_pay_env
+from local.merchant_keys import local_pay_env
 from local.system import LocalSystem
 
 

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 import requests
 
-from local.pay_env import notifiable_cloud
 from local.testing import ok
 from storeloop.data import analytics as analytics_data
 from storeloop.data import members as members_data
@@ -29,11 +28,7 @@ BY_STORE_FIELDS = ("redeemed", "new_members", "orders", "revenue_fen", "refunds"
 SOURCE_FIELDS = ("views", "claimed", "redeemed", "new_members", "orders", "revenue_fen", "refunds")
 
 
-@pytest.fixture
-def cloud(wechat):
-    """The conftest stack, plus the test merchant's keys and a port the Pay fake notifies (payments, refunds)."""
-    with notifiable_cloud(wechat) as stack:
-        yield stack
+pytestmark = pytest.mark.notifiable
 
 
 def day_of(at: str) -> str:

@@ -17,12 +17,6 @@ def slot(day: date, hhmm: str = "14:00") -> str:
     return f"{day.isoformat()}T{hhmm}:00+08:00"
 
 
-@pytest.fixture
-def day() -> date:
-    """Tomorrow in Shanghai, fixed once per test: every slot of it is bookable whatever the time now."""
-    return today() + timedelta(days=1)
-
-
 def book(client, token, store_id, start, **extra):
     return client.post("/appointments", {"store_id": store_id, "slot_start": start, **extra}, token=token)
 

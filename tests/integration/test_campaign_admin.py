@@ -11,23 +11,9 @@ from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 from tests.integration.test_claims import claim, new_campaign, new_template
 
-REAL_NOW = clock.now
-
 
 def patch(client, path, body, token):
     return client.request("PATCH", path, json_body=body, token=token)
-
-
-@pytest.fixture
-def admin(actors):
-    return actors.admin["token"]
-
-
-@pytest.fixture
-def travel(monkeypatch):
-    def go(delta):
-        monkeypatch.setattr(clock, "now", lambda: REAL_NOW() + delta)
-    return go
 
 
 def ids(resp):

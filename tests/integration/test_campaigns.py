@@ -5,13 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import boto3
-import pytest
 
 from local.cloud import REGION
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
-
-REAL_NOW = clock.now
 
 
 def error(resp):
@@ -47,18 +44,6 @@ def publish(client, token, campaign_id):
 
 def cancel(client, token, campaign_id):
     return client.post(f"/admin/campaigns/{campaign_id}/cancel", token=token)
-
-
-@pytest.fixture
-def travel(monkeypatch):
-    def go(delta):
-        monkeypatch.setattr(clock, "now", lambda: REAL_NOW() + delta)
-    return go
-
-
-@pytest.fixture
-def admin(actors):
-    return actors.admin["token"]
 
 
 def test_create_a_draft_with_its_templates(client, admin):

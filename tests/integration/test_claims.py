@@ -11,8 +11,6 @@ from local.cloud import REGION
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 
-REAL_NOW = clock.now
-
 
 def error(resp):
     return resp.json()["error"]["code"]
@@ -52,19 +50,6 @@ def remaining(client, token, campaign_id, template_id):
     resp = client.get(f"/campaigns/{campaign_id}", token=token)
     assert resp.status == 200, resp.body
     return next(t["remaining"] for t in resp.json()["templates"] if t["template_id"] == template_id)
-
-
-@pytest.fixture
-def travel(monkeypatch):
-    """Move the service clock: travel(timedelta(days=2)) makes every handler see now + 2 days."""
-    def go(delta):
-        monkeypatch.setattr(clock, "now", lambda: REAL_NOW() + delta)
-    return go
-
-
-@pytest.fixture
-def admin(actors):
-    return actors.admin["token"]
 
 
 # --------------------------------------------------------------------------------------------- claim

@@ -14,7 +14,6 @@ import pytest
 import requests
 
 from local.cloud import REGION
-from local.pay_env import notifiable_cloud
 from local.testing import ok
 from storeloop.domain import clock
 from storeloop.domain.clock import CN_TZ, to_rfc3339
@@ -23,26 +22,11 @@ from tests.contention.racing import all_at_once
 REAL_NOW = clock.now
 
 
-@pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat) as stack:
-        yield stack
-
-
-@pytest.fixture
-def travel(monkeypatch):
-    def go(at: datetime) -> None:
-        monkeypatch.setattr(clock, "now", lambda: at)
-    return go
+pytestmark = pytest.mark.notifiable
 
 
 def error(resp):
     return resp.json()["error"]["code"]
-
-
-@pytest.fixture
-def admin(actors):
-    return actors.admin["token"]
 
 
 @pytest.fixture

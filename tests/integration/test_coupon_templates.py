@@ -6,7 +6,6 @@ import copy
 from datetime import timedelta
 
 import boto3
-import pytest
 
 from local.cloud import REGION
 from storeloop.domain import clock
@@ -30,11 +29,6 @@ def fixed(days_from_now=0, days=30):
 CASH = {"name": "¥20 off over ¥100", "kind": "cash_off", "amount_off_fen": 2000, "min_spend_fen": 10000,
         "total_stock": 500, "per_member_limit": 2, "validity": {"type": "relative", "days": 7},
         "channels": ["store", "online"], "store_ids": []}
-
-
-@pytest.fixture
-def admin(actors):
-    return actors.admin["token"]
 
 
 def test_cash_off_template_with_defaults_and_its_stock_shards(client, admin, cloud):

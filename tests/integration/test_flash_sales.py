@@ -10,17 +10,13 @@ from datetime import timedelta
 import pytest
 import requests
 
-from local.pay_env import notifiable_cloud
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 
 TIMEOUT = 1
 
 
-@pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat, {"ORDER_PAYMENT_TIMEOUT_SECONDS": str(TIMEOUT)}) as stack:
-        yield stack
+pytestmark = pytest.mark.notifiable({"ORDER_PAYMENT_TIMEOUT_SECONDS": str(TIMEOUT)})
 
 
 @pytest.fixture

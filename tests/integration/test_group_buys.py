@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from local.cloud import REGION
-from local.pay_env import notifiable_cloud, wait_for_payment_flows
+from local.testing import wait_for_payment_flows
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 
@@ -23,21 +23,13 @@ WINDOW = 2  # seconds: GROUP_BUY_HOUR_SECONDS (one "hour" of a group buy here)
 LONG = 30  # hours (60 s): groups that must not reach their deadline during the test (their flows are stopped)
 
 
-@pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat, {"GROUP_BUY_HOUR_SECONDS": str(WINDOW), "ORDER_PAYMENT_TIMEOUT_SECONDS": "3"}
-                          ) as stack:
-        yield stack
-        stop_group_flows(stack)
+pytestmark = pytest.mark.notifiable({"GROUP_BUY_HOUR_SECONDS": str(WINDOW), "ORDER_PAYMENT_TIMEOUT_SECONDS": "3"})
 
 
 @pytest.fixture
-def shop(client, actors):
-    actors.store("s1")
-    admin = actors.admin["token"]
-    body = {"sku": "latte", "name": "拿铁", "price_fen": 3200, "stock": {"s1": 20}}
-    assert client.post("/admin/products", body, token=admin).status == 201
-    return {"admin": admin}
+def cloud(cloud):
+    yield cloud
+    stop_group_flows(cloud)
 
 
 def window(start_minutes=-1, end_minutes=60):

@@ -13,18 +13,12 @@ import pytest
 import requests
 
 from local.cloud import REGION
-from local.pay_env import notifiable_cloud
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 from storeloop.services import guesses
 from storeloop.services.guesses import LIMITS
 
-
-@pytest.fixture
-def cloud(wechat):
-    """The conftest stack, plus the test merchant's keys and an HTTP port the Pay fake notifies (paid orders)."""
-    with notifiable_cloud(wechat) as stack:
-        yield stack
+pytestmark = pytest.mark.notifiable
 
 
 def counters(cloud):

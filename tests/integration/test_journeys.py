@@ -9,7 +9,6 @@ from datetime import date, datetime, timedelta
 import pytest
 import requests
 
-from local.pay_env import notifiable_cloud
 from local.wechat_fake import openid_for
 from storeloop.domain import clock
 from storeloop.domain.clock import CN_TZ
@@ -18,10 +17,7 @@ MSG = "Jrn7Wc1mQk0ZbC7s5d1XyTqLm3nOpW8vYu4aHgJe6i"
 SCHEDULE = "storeloop-local-journeys"
 
 
-@pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat) as stack:
-        yield stack
+pytestmark = pytest.mark.notifiable
 
 
 @pytest.fixture

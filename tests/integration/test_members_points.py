@@ -11,16 +11,11 @@ import time
 import pytest
 import requests
 
-from local.pay_env import notifiable_cloud
 from storeloop import tokens
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 
-
-@pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat) as stack:
-        yield stack
+pytestmark = pytest.mark.notifiable
 
 
 @pytest.fixture

@@ -14,26 +14,14 @@ import pytest
 import requests
 
 from local.cloud import REGION
-from local.pay_env import notifiable_cloud, wait_for_payment_flows
+from local.testing import wait_for_payment_flows
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 
 TIMEOUT = 1
 
 
-@pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat, {"ORDER_PAYMENT_TIMEOUT_SECONDS": str(TIMEOUT)}) as stack:
-        yield stack
-
-
-@pytest.fixture
-def shop(client, actors):
-    actors.store("s1")
-    admin = actors.admin["token"]
-    body = {"sku": "latte", "name": "拿铁", "price_fen": 3200, "stock": {"s1": 20}}
-    assert client.post("/admin/products", body, token=admin).status == 201
-    return {"admin": admin}
+pytestmark = pytest.mark.notifiable({"ORDER_PAYMENT_TIMEOUT_SECONDS": str(TIMEOUT)})
 
 
 def place(client, token, qty=1, **extra):

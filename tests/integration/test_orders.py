@@ -13,16 +13,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from local.cloud import REGION
-from local.pay_env import KEYS_DIR, notifiable_cloud
+from local.merchant_keys import merchant
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 
-
-@pytest.fixture
-def cloud(wechat):
-    """The conftest stack, plus the test merchant's keys and an HTTP port the Pay fake notifies."""
-    with notifiable_cloud(wechat) as stack:
-        yield stack
+pytestmark = pytest.mark.notifiable
 
 
 def table_items(cloud):
@@ -102,7 +97,7 @@ def test_an_order_reserves_stock_and_answers_the_order_and_a_signed_payment(clie
     payment = body["payment"]
     assert set(payment) == {"appId", "timeStamp", "nonceStr", "package", "signType", "paySign"}
     assert payment["signType"] == "RSA" and payment["package"].startswith("prepay_id=wx")
-    public = serialization.load_pem_public_key((KEYS_DIR / "merchant_public_key.pem").read_bytes())
+    public = serialization.load_pem_public_key(merchant().merchant_public_key_pem.encode())
     message = "".join(f"{payment[k]}\n" for k in ("appId", "timeStamp", "nonceStr", "package")).encode()
     public.verify(base64.b64decode(payment["paySign"]), message, padding.PKCS1v15(), hashes.SHA256())
 

@@ -21,7 +21,6 @@ from threading import Barrier
 import pytest
 import requests
 
-from local.pay_env import notifiable_cloud
 from local.stack import load_stack
 from storeloop.data import points as points_data
 from storeloop.domain import clock
@@ -31,10 +30,7 @@ EXPIRY = "storeloop-local-points-expiry"
 D0 = date(2031, 3, 10)  # the day of the first purchases; the job runs some days after it
 
 
-@pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat) as stack:
-        yield stack
+pytestmark = pytest.mark.notifiable
 
 
 @pytest.fixture

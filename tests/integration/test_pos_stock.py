@@ -12,16 +12,11 @@ import pytest
 import requests
 
 from local.cloud import REGION
-from local.pay_env import notifiable_cloud
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 from tests.integration.test_webhooks import pos_post
 
-
-@pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat) as stack:
-        yield stack
+pytestmark = pytest.mark.notifiable
 
 
 @pytest.fixture

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from local.pay_env import notifiable_cloud
 from local.testing import ok
 from tests.integration.test_orders import order, stock
 
-
-@pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat) as stack:
-        yield stack
+pytestmark = pytest.mark.notifiable
 
 
 def patch(client, path, body, token):

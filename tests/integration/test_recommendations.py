@@ -6,14 +6,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from local.pay_env import notifiable_cloud
 from storeloop.domain.copurchase import NEIGHBOURS, neighbour_updates, ranked, space_saving
 
-
-@pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat) as stack:
-        yield stack
+pytestmark = pytest.mark.notifiable
 
 
 @pytest.fixture

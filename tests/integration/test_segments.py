@@ -6,8 +6,6 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-import pytest
-
 from local.testing import ok
 from local.wechat_fake import openid_for
 from storeloop.domain import clock
@@ -18,11 +16,6 @@ MESSAGE_TEMPLATE = "Seg7Rm1ndQk0ZbC7s5d1XyTqLm3nOpW8vYu4aHgJe6i"
 
 def error(resp):
     return resp.json()["error"]["code"]
-
-
-@pytest.fixture
-def admin(actors):
-    return actors.admin["token"]
 
 
 def segment(client, admin, **rules):

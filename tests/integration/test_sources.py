@@ -14,7 +14,6 @@ from datetime import timedelta
 import pytest
 import requests
 
-from local.pay_env import notifiable_cloud
 from local.testing import ok
 from storeloop.data import members as members_data
 from storeloop.domain import clock
@@ -23,10 +22,7 @@ from storeloop.domain.clock import to_rfc3339
 TOTAL_FIELDS = ("claimed", "redeemed", "new_members", "orders", "revenue_fen", "refunds")
 
 
-@pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat) as stack:
-        yield stack
+pytestmark = pytest.mark.notifiable
 
 
 def error(resp):

@@ -7,22 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from local.pay_env import notifiable_cloud
 from local.testing import ok
 from tests.integration.test_appointments import book, slot, today
 from tests.integration.test_claims import claim, new_campaign, new_template
 from tests.integration.test_orders import order, pay
 
-
-@pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat) as stack:
-        yield stack
-
-
-@pytest.fixture
-def day():
-    return today() + timedelta(days=1)
+pytestmark = pytest.mark.notifiable
 
 
 @pytest.fixture

@@ -12,11 +12,6 @@ def patch(client, path, body, token):
     return client.request("PATCH", path, json_body=body, token=token)
 
 
-@pytest.fixture
-def admin(actors):
-    return actors.admin["token"]
-
-
 def test_list_newest_first_with_issued_and_remaining(client, actors, admin) -> None:
     first = new_template(client, admin, name="first", total_stock=10)
     second = new_template(client, admin, name="second", total_stock=300)

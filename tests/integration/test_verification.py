@@ -15,7 +15,6 @@ from storeloop.data import members
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 
-REAL_NOW = clock.now
 KEY = LOCAL_SECRETS["TOKEN_SIGNING_KEY"]
 
 
@@ -27,13 +26,6 @@ def table_items(cloud, *, guesses=False):
     """The table's items; failed-guess counters (GUESS#...) left out unless asked for."""
     items = boto3.client("dynamodb", region_name=REGION).scan(TableName=cloud.ref("MainTable"))["Items"]
     return [i for i in items if guesses or not i["PK"]["S"].startswith("GUESS#")]
-
-
-@pytest.fixture
-def travel(monkeypatch):
-    def go(delta):
-        monkeypatch.setattr(clock, "now", lambda: REAL_NOW() + delta)
-    return go
 
 
 class Shop:

@@ -10,10 +10,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from local.apigw import ApiGateway
 from local.cloud import REGION, LocalCloud
-from local.testing import TestClient
-from local.webhook_receiver import WebhookReceiver
 from tests.integration.test_webhooks import register, sale_by
 
 
@@ -25,16 +22,9 @@ def cloud(wechat) -> Iterator[LocalCloud]:
 
 
 @pytest.fixture
-def client(cloud) -> TestClient:
-    return TestClient(ApiGateway(cloud))
-
-
-@pytest.fixture
-def receiver():
-    r = WebhookReceiver().start()
-    r.answer = lambda got: 500
-    yield r
-    r.stop()
+def receiver(receiver):
+    receiver.answer = lambda got: 500
+    return receiver
 
 
 def receive(sqs, url):

@@ -6,24 +6,11 @@ from __future__ import annotations
 import pytest
 import requests
 
-from local.pay_env import notifiable_cloud
-from local.webhook_receiver import WebhookReceiver
 from tests.integration.test_pos_returns import give_back, sell
 from tests.integration.test_pos_webhook import new_coupon
 from tests.integration.test_webhooks import flush, register
 
-
-@pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat) as stack:
-        yield stack
-
-
-@pytest.fixture
-def receiver():
-    r = WebhookReceiver().start()
-    yield r
-    r.stop()
+pytestmark = pytest.mark.notifiable
 
 
 def test_an_order_paid_then_refunded_arrives_in_that_order(client, actors, cloud, wechat, receiver):

@@ -13,17 +13,9 @@ import boto3
 import pytest
 
 from local.cloud import REGION
-from local.webhook_receiver import WebhookReceiver
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 from storeloop.domain.webhooks import verify
-
-
-@pytest.fixture
-def receiver():
-    r = WebhookReceiver().start()
-    yield r
-    r.stop()
 
 
 def error(resp):

@@ -11,11 +11,11 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from local.pay_env import KEYS_DIR, notifiable_cloud
+from local.merchant_keys import merchant
 from storeloop.wechat.pay import build_notification
 
-IDS = json.loads((KEYS_DIR / "test_pay.json").read_text())
-PRIMARY = (KEYS_DIR / "platform_private_key.pem").read_text(), IDS["platform_serial"]
+PAY = merchant()
+PRIMARY = PAY.platform_private_key_pem, PAY.platform_serial
 NEW_SERIAL = "PUB_KEY_ID_0114232134912410000000000000000002"
 CERT_SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
 
@@ -34,11 +34,8 @@ CERT, CERT_PUBLIC = key_pair()
 UNTRUSTED, _ = key_pair()
 
 
-@pytest.fixture
-def cloud(wechat):
-    trusted = json.dumps({NEW_SERIAL: ROTATED_PUBLIC, CERT_SERIAL: CERT_PUBLIC})
-    with notifiable_cloud(wechat, {"PAY_PLATFORM_KEYS": trusted}) as stack:
-        yield stack
+pytestmark = pytest.mark.notifiable({"PAY_PLATFORM_KEYS": json.dumps({NEW_SERIAL: ROTATED_PUBLIC,
+                                                                     CERT_SERIAL: CERT_PUBLIC})})
 
 
 @pytest.fixture
@@ -61,14 +58,14 @@ def orders(client, actors):
 
 
 def paid(order_id: str) -> dict:
-    return {"appid": IDS["appid"], "mchid": IDS["mchid"], "out_trade_no": order_id,
+    return {"appid": PAY.appid, "mchid": PAY.mchid, "out_trade_no": order_id,
             "transaction_id": f"42000000000000000000{int(time.time() * 1000) % 10**8:08d}", "trade_type": "JSAPI",
             "trade_state": "SUCCESS", "success_time": "2026-11-26T14:00:00+08:00", "payer": {"openid": "o_x"},
             "amount": {"total": 3200, "payer_total": 3200, "currency": "CNY"}}
 
 
 def notify(client, order_id: str, key: str, serial: str):
-    headers, body = build_notification("TRANSACTION.SUCCESS", paid(order_id), IDS["apiv3_key"], key, serial)
+    headers, body = build_notification("TRANSACTION.SUCCESS", paid(order_id), PAY.apiv3_key, key, serial)
     return client.request("POST", "/webhooks/wechatpay", raw=body.encode(), headers=headers)
 
 

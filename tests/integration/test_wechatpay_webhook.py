@@ -3,7 +3,6 @@ merchant and app change anything; each is acted on once. The answers are WeChat'
 
 from __future__ import annotations
 
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,19 +11,16 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from local.pay_env import KEYS_DIR, notifiable_cloud
+from local.merchant_keys import merchant
 from storeloop.wechat.pay import build_notification
 
-IDS = json.loads((KEYS_DIR / "test_pay.json").read_text())
-PLATFORM_KEY = (KEYS_DIR / "platform_private_key.pem").read_text()
+PAY = merchant()
+PLATFORM_KEY = PAY.platform_private_key_pem
 OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
     serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
 
 
-@pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat) as stack:
-        yield stack
+pytestmark = pytest.mark.notifiable
 
 
 @pytest.fixture
@@ -40,14 +36,14 @@ def placed(client, actors):
 
 
 def paid_resource(order_id, **change):
-    return {"appid": IDS["appid"], "mchid": IDS["mchid"], "out_trade_no": order_id,
+    return {"appid": PAY.appid, "mchid": PAY.mchid, "out_trade_no": order_id,
             "transaction_id": "4200000000000000000000000001", "trade_type": "JSAPI", "trade_state": "SUCCESS",
             "success_time": "2026-11-26T14:00:00+08:00", "payer": {"openid": "o_x"},
             "amount": {"total": 3200, "payer_total": 3200, "currency": "CNY"}, **change}
 
 
-def notify(client, resource, event_type="TRANSACTION.SUCCESS", *, key=PLATFORM_KEY, serial=IDS["platform_serial"],
-           apiv3=IDS["apiv3_key"], now=None, tamper=None, headers_change=None):
+def notify(client, resource, event_type="TRANSACTION.SUCCESS", *, key=PLATFORM_KEY, serial=PAY.platform_serial,
+           apiv3=PAY.apiv3_key, now=None, tamper=None, headers_change=None):
     headers, body = build_notification(event_type, resource, apiv3, key, serial, now)
     if tamper:
         body = tamper(body)
@@ -125,8 +121,8 @@ def test_an_amount_mismatch_through_the_fake_leaves_the_order_pending(client, pl
 
 def test_ten_concurrent_copies_of_one_notification_pay_once_and_earn_points_once(client, placed):
     oid = placed["order"]["order_id"]
-    headers, body = build_notification("TRANSACTION.SUCCESS", paid_resource(oid), IDS["apiv3_key"], PLATFORM_KEY,
-                                       IDS["platform_serial"])
+    headers, body = build_notification("TRANSACTION.SUCCESS", paid_resource(oid), PAY.apiv3_key, PLATFORM_KEY,
+                                       PAY.platform_serial)
     with ThreadPoolExecutor(10) as pool:
         answers = list(pool.map(lambda _: client.request("POST", "/webhooks/wechatpay", raw=body.encode(),
                                                          headers=headers), range(10)))
@@ -140,7 +136,7 @@ def test_a_refund_notification_for_an_order_not_being_refunded_changes_nothing(c
     oid = placed["order"]["order_id"]
     assert notify(client, paid_resource(oid)).status == 200
     before = state(client, placed)
-    refund = {"mchid": IDS["mchid"], "out_trade_no": oid, "transaction_id": "4200000000000000000000000001",
+    refund = {"mchid": PAY.mchid, "out_trade_no": oid, "transaction_id": "4200000000000000000000000001",
               "out_refund_no": f"{oid}-R", "refund_id": "50000000000000000000000000001", "refund_status": "SUCCESS",
               "amount": {"total": 3200, "refund": 3200, "payer_total": 3200, "payer_refund": 3200}}
     assert notify(client, refund, "REFUND.SUCCESS").status == 200

@@ -9,7 +9,6 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from local.wechat_pay_fake import PayFake, load_test_pay_config
+from local.merchant_keys import KEYS_DIR, load_test_pay_config, merchant
+from local.wechat_pay_fake import PayFake
 from storeloop.wechat.pay import (
     NotificationRejected,
     PayConfig,
@@ -29,19 +29,18 @@ from storeloop.wechat.pay import (
 )
 
 # storeloop (shared/) and local/ are importable through pyproject.toml's pytest pythonpath.
-KEYS_DIR = Path(__file__).resolve().parents[2] / "local" / "keys"
-IDS = json.loads((KEYS_DIR / "test_pay.json").read_text(encoding="utf-8"))
-MERCHANT_PRIVATE_PEM = (KEYS_DIR / "merchant_private_key.pem").read_text(encoding="ascii")
-MERCHANT_PUBLIC_PEM = (KEYS_DIR / "merchant_public_key.pem").read_text(encoding="ascii")
-PLATFORM_PRIVATE_PEM = (KEYS_DIR / "platform_private_key.pem").read_text(encoding="ascii")
-PLATFORM_PUBLIC_PEM = (KEYS_DIR / "platform_public_key.pem").read_text(encoding="ascii")
+PAY = merchant(KEYS_DIR)
+MERCHANT_PRIVATE_PEM = PAY.merchant_private_key_pem
+MERCHANT_PUBLIC_PEM = PAY.merchant_public_key_pem
+PLATFORM_PRIVATE_PEM = PAY.platform_private_key_pem
+PLATFORM_PUBLIC_PEM = PAY.platform_public_key_pem
 # The registered notify_url looks like production's; the fake's resolver sends it to the test server instead.
 REGISTERED_NOTIFY_URL = "https://storeloop.example/webhooks/wechatpay"
 NOW = 1_750_000_000
 
 PAID = {
-    "appid": IDS["appid"],
-    "mchid": IDS["mchid"],
+    "appid": PAY.appid,
+    "mchid": PAY.mchid,
     "out_trade_no": "ORD20250101000001",
     "transaction_id": "4200000000000000000000000001",
     "trade_state": "SUCCESS",
@@ -65,9 +64,9 @@ def client() -> WeChatPayClient:
 
 def _notification(resource: dict[str, Any] | None = None, **kwargs: Any) -> tuple[dict[str, str], str]:
     args: dict[str, Any] = {
-        "apiv3_key": IDS["apiv3_key"],
+        "apiv3_key": PAY.apiv3_key,
         "platform_private_key_pem": PLATFORM_PRIVATE_PEM,
-        "platform_serial": IDS["platform_serial"],
+        "platform_serial": PAY.platform_serial,
         "now": NOW,
     }
     args.update(kwargs)
@@ -97,7 +96,7 @@ def test_client_refuses_an_apiv3_key_that_is_not_32_bytes() -> None:
 
 def test_config_repr_hides_secrets() -> None:
     text = repr(_config())
-    assert IDS["apiv3_key"] not in text
+    assert PAY.apiv3_key not in text
     assert "PRIVATE KEY" not in text
 
 
@@ -107,7 +106,7 @@ def test_config_repr_hides_secrets() -> None:
 def test_payment_params_are_signed_with_the_merchant_key(client: WeChatPayClient) -> None:
     params = client.payment_params("wx2025prepay")
     assert set(params) == {"appId", "timeStamp", "nonceStr", "package", "signType", "paySign"}
-    assert params["appId"] == IDS["appid"]
+    assert params["appId"] == PAY.appid
     assert params["package"] == "prepay_id=wx2025prepay"
     assert params["signType"] == "RSA"
     assert params["timeStamp"].isdigit()
@@ -322,7 +321,7 @@ def test_jsapi_prepay_returns_a_prepay_id_and_the_fake_records_the_transaction(l
     assert txn["amount_total"] == 1990
     assert txn["payer_openid"] == "o-test-openid"
     assert txn["notify_url"] == REGISTERED_NOTIFY_URL
-    assert (txn["appid"], txn["mchid"], txn["prepay_id"]) == (IDS["appid"], IDS["mchid"], prepay_id)
+    assert (txn["appid"], txn["mchid"], txn["prepay_id"]) == (PAY.appid, PAY.mchid, prepay_id)
     # The same order again is the same transaction.
     assert (
         loopback.client.jsapi_prepay("ORD20250101000001", "StoreLoop pickup order", 1990, "o-test-openid") == prepay_id
@@ -331,8 +330,8 @@ def test_jsapi_prepay_returns_a_prepay_id_and_the_fake_records_the_transaction(l
 
 def test_unsigned_prepay_is_refused_with_401(loopback: Loopback) -> None:
     body = {
-        "appid": IDS["appid"],
-        "mchid": IDS["mchid"],
+        "appid": PAY.appid,
+        "mchid": PAY.mchid,
         "description": "x",
         "out_trade_no": "ORD20250101000002",
         "notify_url": REGISTERED_NOTIFY_URL,
@@ -380,8 +379,8 @@ def test_verify_merchant_request_accepts_the_clients_signature_and_rejects_alter
             header,
             key,
             now,
-            expected_mchid=IDS["mchid"],
-            expected_serial_no=IDS["merchant_serial_no"],
+            expected_mchid=PAY.mchid,
+            expected_serial_no=PAY.merchant_serial_no,
         )
 
     assert check()
@@ -410,7 +409,7 @@ def test_simulated_payment_delivers_a_notification_the_client_accepts(loopback: 
     assert resource["trade_state"] == "SUCCESS"
     assert resource["amount"] == {"total": 1990, "payer_total": 1990, "currency": "CNY", "payer_currency": "CNY"}
     assert resource["payer"] == {"openid": "o-test-openid"}
-    assert (resource["appid"], resource["mchid"]) == (IDS["appid"], IDS["mchid"])
+    assert (resource["appid"], resource["mchid"]) == (PAY.appid, PAY.mchid)
     assert resource["transaction_id"] == answer.json()["transaction_id"]
 
 
