@@ -19,7 +19,7 @@ from unittest.mock import patch
 import requests
 
 from local.apigw import ApiGateway
-from local.pay_env import KEYS_DIR, local_pay_env
+from local.merchant_keys import local_pay_env, merchant
 from local.seed import seed
 from local.testing import TestClient, ok
 from storeloop.domain import clock
@@ -128,7 +128,7 @@ def paid_notification(order: dict[str, Any]) -> tuple[dict[str, str], str]:
                 "transaction_id": "42000000" + order["order_id"][-20:], "trade_type": "JSAPI",
                 "trade_state": "SUCCESS", "success_time": to_rfc3339(clock.now()), "payer": {"openid": "o_sample"},
                 "amount": {"total": order["payable_fen"], "payer_total": order["payable_fen"], "currency": "CNY"}}
-    key = (KEYS_DIR / "platform_private_key.pem").read_text()
+    key = merchant().platform_private_key_pem
     return build_notification("TRANSACTION.SUCCESS", resource, env["PAY_APIV3_KEY"], key, env["PAY_PLATFORM_SERIAL"])
 
 

@@ -11,25 +11,25 @@ import pytest
 import requests
 
 from local.cloud import REGION
-from local.pay_env import notifiable_cloud
 from storeloop.data import privacy as privacy_data
 from storeloop.data.group_buys import MEMBER_PREFIX, group_pk
 from storeloop.data.rewards import redemption_pk
 from storeloop.domain import clock
 from storeloop.domain.clock import to_rfc3339
 
+pytestmark = pytest.mark.notifiable({"GROUP_BUY_HOUR_SECONDS": "60"})
+
 
 @pytest.fixture
-def cloud(wechat):
-    with notifiable_cloud(wechat, {"GROUP_BUY_HOUR_SECONDS": "60"}) as stack:
-        yield stack
-        sfn = boto3.client("stepfunctions", region_name=REGION)
-        for machine in ("GroupBuyStateMachine", "OrderPaymentStateMachine"):
-            for e in sfn.list_executions(stateMachineArn=stack.ref(machine), statusFilter="RUNNING")["executions"]:
-                try:
-                    sfn.stop_execution(executionArn=e["executionArn"])
-                except Exception:  # noqa: BLE001 - finishing on its own right now
-                    pass
+def cloud(cloud):
+    yield cloud
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    for machine in ("GroupBuyStateMachine", "OrderPaymentStateMachine"):
+        for e in sfn.list_executions(stateMachineArn=cloud.ref(machine), statusFilter="RUNNING")["executions"]:
+            try:
+                sfn.stop_execution(executionArn=e["executionArn"])
+            except Exception:  # noqa: BLE001 - finishing on its own right now
+                pass
 
 
 @pytest.fixture

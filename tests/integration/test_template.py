@@ -14,8 +14,8 @@ from cfnlint.api import lint_file
 from jsonschema import Draft202012Validator
 
 from local.openapi import OPENAPI_FILE, build_openapi
-from local.pay_env import notifiable_cloud
 from local.stack import ROOT, load_stack
+from local.testing import notifiable_cloud
 from tests.integration.sample_events import World, render
 
 STACK = load_stack()
