@@ -16,7 +16,7 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from storeloop.data import campaigns as campaign_data
+from storeloop.data import campaigns
 from storeloop.data.consents import CURRENT_SK, Consent
 from storeloop.data.coupons import (
     Coupon,
@@ -63,7 +63,7 @@ class StockRelease(Entity):
 
 
 def _item(campaign_id: str) -> CampaignFlowState:
-    return CampaignFlowState(campaign_data.campaign_pk(campaign_id), CAMPAIGN_SK)
+    return CampaignFlowState(campaigns.campaign_pk(campaign_id), CAMPAIGN_SK)
 
 
 # ---------------------------------------------------------------- status and execution
@@ -87,7 +87,7 @@ def record_execution(campaign_id: str, execution_arn: str) -> None:
 
 def get_state(campaign_id: str) -> CampaignFlowState | None:
     try:
-        return CampaignFlowState.get(campaign_data.campaign_pk(campaign_id), CAMPAIGN_SK, consistent_read=True)
+        return CampaignFlowState.get(campaigns.campaign_pk(campaign_id), CAMPAIGN_SK, consistent_read=True)
     except DoesNotExist:
         return None
 
@@ -161,8 +161,8 @@ def campaigns_offering(template_ids: Iterable[str], now: str, except_id: str) ->
     """template id → other published campaigns not yet ended that offer it (Query GSI1 `CAMPAIGNS#PUBLISHED`)."""
     wanted = set(template_ids)
     offering: dict[str, list[str]] = {}
-    for found in campaign_data.Campaign.gsi1.query(campaign_data.PUBLISHED_PARTITION, Entity.GSI1SK > now):
-        campaign = cast(campaign_data.Campaign, found)  # this partition holds only campaigns
+    for found in campaigns.Campaign.gsi1.query(campaigns.PUBLISHED_PARTITION, Entity.GSI1SK > now):
+        campaign = cast(campaigns.Campaign, found)  # this partition holds only campaigns
         if campaign.campaign_id == except_id:
             continue
         for t in wanted.intersection(campaign.template_id_list()):
@@ -171,7 +171,7 @@ def campaigns_offering(template_ids: Iterable[str], now: str, except_id: str) ->
 
 
 def _release_pk(campaign_id: str) -> str:
-    return campaign_data.campaign_pk(campaign_id)
+    return campaigns.campaign_pk(campaign_id)
 
 
 def release_shard(campaign_id: str, template_id: str, shard: int, at: str) -> int:
