@@ -1,4 +1,5 @@
-"""No import circle in shared/storeloop: every module's imports, those inside functions included, read with ast."""
+"""No import circle in shared/storeloop or local/: every module's imports, those inside functions included, read
+with ast."""
 
 from __future__ import annotations
 
@@ -106,6 +107,12 @@ def test_no_import_circle_in_storeloop():
     assert not new, "import circles in shared/storeloop:\n" + "\n".join(new)
     gone = [sorted(k) for k in KNOWN if k not in found]
     assert not gone, f"no longer a circle, take it out of KNOWN: {gone}"
+
+
+def test_no_import_circle_in_the_local_cloud():
+    graph = import_graph(ROOT.parent, "local")
+    found = [_path_around(graph, c) for c in circles(graph)]
+    assert not found, "import circles in local/:\n" + "\n".join(found)
 
 
 def test_the_walk_sees_imports_inside_functions_and_package_inits(tmp_path):
