@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 pytestmark = pytest.mark.xdist_group("browser")  # the same local cloud and Chromium as test_console.py
@@ -25,6 +26,14 @@ def _pick(console: Any, select: str, option: str, close_on: str) -> None:
     console.click(f'[data-test="{select}"]')
     console.choose(option)
     console.click(close_on)
+
+    def closed(d: Any) -> bool:  # the dropdown fades out: wait until it no longer covers the fields below
+        try:
+            return not any(e.is_displayed() for e in d.find_elements(By.CSS_SELECTOR, ".el-select-dropdown__item"))
+        except StaleElementReferenceException:
+            return False
+
+    console.wait().until(closed)
 
 
 def _form_error_naming(console: Any, field: str) -> str:
