@@ -12,8 +12,8 @@ from selenium.webdriver.common.by import By
 
 pytestmark = pytest.mark.xdist_group("browser")  # the same local cloud and Chromium as test_console.py
 CHINA = timezone(timedelta(hours=8))
-FS_LABEL = '[data-test="flash-sale-form"] .el-form-item__label'  # 商品, above the dropdowns
-GB_LABEL = '[data-test="group-buy-form"] .el-form-item__label'
+FS_TITLE = '[data-test="fs-title"]'  # the dialog's title: above the dropdowns (a label would focus its field)
+GB_TITLE = '[data-test="gb-title"]'
 
 
 def _suffix() -> str:
@@ -22,7 +22,7 @@ def _suffix() -> str:
 
 def _pick(console: Any, select: str, option: str, close_on: str) -> None:
     """Choose `option` in the Element Plus select `select`, then click `close_on` (a CSS selector of something
-    its dropdown cannot cover: the form's first label, the page's title) to close it."""
+    its dropdown cannot cover: the dialog's or the page's title) to close it."""
     console.click(f'[data-test="{select}"]')
     console.choose(option)
     console.click(close_on)
@@ -55,8 +55,8 @@ def test_hq_creates_a_flash_sale_in_the_form_and_sees_what_remains(console, stac
     assert console.test("form-error").text == "请选择商品"
 
     # A bound only the API knows (per_member_limit ≤ 100): its message, in the form and next to the field
-    _pick(console, "fs-sku", "latte-m", FS_LABEL)
-    _pick(console, "fs-stores", "sh-jingan", FS_LABEL)
+    _pick(console, "fs-sku", "latte-m", FS_TITLE)
+    _pick(console, "fs-stores", "sh-jingan", FS_TITLE)
     console.type("fs-limit", "101")
     console.click('[data-test="fs-save"]')
     error = _form_error_naming(console, "per_member_limit")
@@ -93,8 +93,8 @@ def test_hq_creates_a_group_buy_and_looks_up_a_shoppers_group(console, stack) ->
     console.sign_in("admin")
     console.click('[data-test="nav-group-buys"]')
     console.click('[data-test="new-group-buy"]')
-    _pick(console, "gb-sku", "latte-m", GB_LABEL)
-    _pick(console, "gb-stores", "sh-jingan", GB_LABEL)
+    _pick(console, "gb-sku", "latte-m", GB_TITLE)
+    _pick(console, "gb-stores", "sh-jingan", GB_TITLE)
     console.type("gb-price", "18.8")
     console.type("gb-size", "51")  # above the API's 50
     console.click('[data-test="gb-save"]')
@@ -134,7 +134,7 @@ def test_hq_adds_a_gift_to_the_points_mall(console, stack) -> None:
     console.type("rw-name", name)
     console.type("rw-points", "300")
     console.click('[data-test="rw-kind-gift"]')
-    _pick(console, "rw-sku", "beans-250g", '[data-test="reward-form"] .el-form-item__label')
+    _pick(console, "rw-sku", "beans-250g", '[data-test="rw-title"]')
     console.type("rw-stock", "2000000")  # above the API's 1,000,000
     console.click('[data-test="rw-save"]')
     assert _form_error_naming(console, "stock").startswith("输入有误")
