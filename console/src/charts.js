@@ -1,4 +1,4 @@
-// The console's chart options: a campaign's funnel and a store's daily trend.
+// The console's chart options: a campaign's funnel, its numbers by source and a store's daily trend.
 export function funnelOption(a) {
   const steps = [
     { name: '领取', value: a.claimed || 0 },
@@ -30,5 +30,18 @@ export function trendOption(days) {
       { name: '新会员', type: 'line', data: days.map((d) => d.new_members || 0) },
       { name: '营收（元）', type: 'bar', yAxisIndex: 1, data: days.map((d) => (d.revenue_fen || 0) / 100), itemStyle: { opacity: 0.5 } },
     ],
+  }
+}
+
+// A campaign's by-source rows as grouped bars: views, claims, redemptions and orders per source.
+export function sourcesOption(rows, labelOf) {
+  const steps = [['views', '浏览'], ['claimed', '领取'], ['redeemed', '核销'], ['orders', '下单']]
+  return {
+    tooltip: { trigger: 'axis' },
+    legend: { data: steps.map((s) => s[1]), bottom: 0 },
+    grid: { left: 40, right: 20, top: 20, bottom: 60 },
+    xAxis: { type: 'category', data: rows.map(labelOf), axisLabel: { interval: 0 } },
+    yAxis: { type: 'value', minInterval: 1 },
+    series: steps.map(([k, name]) => ({ name, type: 'bar', data: rows.map((r) => r[k] || 0) })),
   }
 }

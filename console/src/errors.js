@@ -46,6 +46,18 @@ const ZH = {
   PICKUP_CODE_MISMATCH: '取货码不正确',
   WRONG_PICKUP_CODE: '取货码不正确',
   INSUFFICIENT_POINTS: '积分不足',
+  FLASH_SALE_NOT_LIVE: '秒杀未在进行中',
+  PURCHASE_LIMIT_REACHED: '已达到每人限购数量',
+  NOT_SOLD_AT_STORE: '该门店不参与此活动',
+  GROUP_BUY_NOT_LIVE: '拼团活动未在进行中',
+  GROUP_FULL: '该团已满',
+  GROUP_NOT_FORMING: '该团已失败或已过期',
+  ALREADY_IN_GROUP: '已在该团中',
+  GROUP_NOT_FORMED: '拼团尚未成团',
+  GROUP_FORMING: '拼团进行中，失败时会自动退款',
+  ALREADY_PICKED_UP: '礼品已领取',
+  NOT_A_GIFT: '只有礼品可以到店领取',
+  SCENE_NOT_FOUND: '二维码不存在',
   NETWORK: '网络连接失败，请检查服务是否在运行',
 }
 
