@@ -7,7 +7,8 @@ Keys (docs/data-model.md): `VERIFICATION#<id>` / `VERIFICATION`; GSI1 `STORE#<st
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
@@ -52,6 +53,20 @@ def new_verification(verification_id: str, coupon: Coupon, store_id: str, staff_
         GSI2PK=f"CAMPAIGN#{coupon.campaign_id}#VERIFICATIONS", GSI2SK=f"{when}#{verification_id}")
 
 
+@contextmanager
+def _conflicts_raised() -> Iterator[None]:
+    """A transaction cancelled by a condition becomes RedeemConflict (the caller re-reads to say why); throttling
+    and any other error go on as they are."""
+    try:
+        yield
+    except TransactWriteError as exc:
+        codes = cancellation_codes(exc)
+        if not any(codes):
+            raise_if_throttled(exc)
+            raise
+        raise RedeemConflict(codes) from None
+
+
 class RedeemConflict(Exception):
     """The redemption (or reversal) transaction did not apply; `codes` are DynamoDB's reasons, item by item."""
 
@@ -85,24 +100,17 @@ def redeem(coupon: Coupon, store_id: str, staff_member_id: str | None, channel: 
     verification_id = "v_" + uuid.uuid4().hex[:20]
     verification = new_verification(verification_id, coupon, store_id, staff_member_id, channel, spend_fen,
                                     discount, when)
-    try:
-        with TransactWrite(connection=connection()) as tx:
-            tx.update(Coupon(coupon_pk(coupon.coupon_id), "COUPON"),
-                      actions=[Coupon.status.set("redeemed"), Coupon.redeemed_at.set(when),
-                               Coupon.redeemed_store_id.set(store_id), Coupon.verification_id.set(verification_id)],
-                      condition=Coupon.status == "active")
-            tx.save(verification, condition=Verification.PK.does_not_exist())
-            if start_membership:
-                members.start_membership(tx, coupon.member_id, when, store_id, coupon.campaign_id,
-                                         source=coupon.source_key())
-            if tx_extra is not None:
-                tx_extra(tx)
-    except TransactWriteError as exc:
-        codes = cancellation_codes(exc)
-        if not any(codes):
-            raise_if_throttled(exc)
-            raise
-        raise RedeemConflict(codes) from None
+    with _conflicts_raised(), TransactWrite(connection=connection()) as tx:
+        tx.update(Coupon(coupon_pk(coupon.coupon_id), "COUPON"),
+                  actions=[Coupon.status.set("redeemed"), Coupon.redeemed_at.set(when),
+                           Coupon.redeemed_store_id.set(store_id), Coupon.verification_id.set(verification_id)],
+                  condition=Coupon.status == "active")
+        tx.save(verification, condition=Verification.PK.does_not_exist())
+        if start_membership:
+            members.start_membership(tx, coupon.member_id, when, store_id, coupon.campaign_id,
+                                     source=coupon.source_key())
+        if tx_extra is not None:
+            tx_extra(tx)
     return verification
 
 
@@ -116,19 +124,12 @@ def get_verification(verification_id: str, *, consistent: bool = False) -> Verif
 def reverse(verification: Verification, by: str, at: datetime) -> None:
     """Mark the verification reversed and the coupon active again, once: RedeemConflict if it did not apply."""
     when = to_rfc3339(at)
-    try:
-        with TransactWrite(connection=connection()) as tx:
-            tx.update(Verification(verification_pk(verification.verification_id), "VERIFICATION"),
-                      actions=[Verification.reversed_at.set(when), Verification.reversed_by.set(by)],
-                      condition=Verification.reversed_at.does_not_exist())
-            tx.update(Coupon(coupon_pk(verification.coupon_id), "COUPON"),
-                      actions=[Coupon.status.set("active"), Coupon.redeemed_at.remove(),
-                               Coupon.redeemed_store_id.remove(), Coupon.verification_id.remove()],
-                      condition=(Coupon.status == "redeemed")
-                      & (Coupon.verification_id == verification.verification_id))
-    except TransactWriteError as exc:
-        codes = cancellation_codes(exc)
-        if not any(codes):
-            raise_if_throttled(exc)
-            raise
-        raise RedeemConflict(codes) from None
+    with _conflicts_raised(), TransactWrite(connection=connection()) as tx:
+        tx.update(Verification(verification_pk(verification.verification_id), "VERIFICATION"),
+                  actions=[Verification.reversed_at.set(when), Verification.reversed_by.set(by)],
+                  condition=Verification.reversed_at.does_not_exist())
+        tx.update(Coupon(coupon_pk(verification.coupon_id), "COUPON"),
+                  actions=[Coupon.status.set("active"), Coupon.redeemed_at.remove(),
+                           Coupon.redeemed_store_id.remove(), Coupon.verification_id.remove()],
+                  condition=(Coupon.status == "redeemed")
+                  & (Coupon.verification_id == verification.verification_id))
