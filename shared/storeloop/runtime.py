@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from typing import Any
 
 _ready = False
+_bound: Any = None  # the settings the data layer was bound with (what reset_if_changed compares against)
 
 # The API Gateway stage serving the current request (rest api id, stage name), set by the HTTP entry point: what
 # a revocation flushes the authorizer cache of (services/access.py), without the template naming the API in the
@@ -32,13 +33,14 @@ lambda_context = _LambdaContext()
 
 def bootstrap() -> None:
     """Fail at cold start if a setting is missing, and create the DynamoDB connection before any request."""
-    global _ready
+    global _ready, _bound
     if _ready:
         return
     from storeloop.data.connection import bind_models
     from storeloop.settings import get_settings
 
-    bind_models(get_settings())
+    _bound = get_settings()
+    bind_models(_bound)
     _ready = True
     from storeloop import snapstart
 
@@ -65,8 +67,10 @@ def reset() -> None:
 
 
 def reset_if_changed() -> None:
-    """Reset only if the environment now gives other settings (same names: keep the warm clients)."""
-    from storeloop.settings import get_settings, load_settings
+    """Reset only if the environment now gives other settings than the data layer was bound with (same ones: keep
+    the warm clients). Compared with the bound settings, not the cached ones: a test that re-reads the settings
+    (reset_settings) must not make a stack keep clients bound to the previous stack's engine."""
+    from storeloop.settings import load_settings
 
-    if not _ready or load_settings() != get_settings():
+    if not _ready or load_settings() != _bound:
         reset()
