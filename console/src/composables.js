@@ -1,7 +1,9 @@
-// The logic the console pages share: a (cursor-)paged list and a create/edit dialog form.
+// The logic the console pages share: a (cursor-)paged list, a create/edit dialog form, its choices, a look-up by id.
 import { ElMessage } from 'element-plus'
 import { reactive, ref } from 'vue'
+import { listAll } from './api'
 import { errorText, fieldErrors } from './errors'
+import { allStores } from './stores'
 
 // A list shown with a loading mask, an error alert and, when the API has more, a 「加载更多」 button.
 //   fetchPage(extra) -> a page {items, next} (or a plain array: a list with no more pages); `extra` is {} for the
@@ -94,4 +96,48 @@ export function useForm({ blank, invalid = () => '', prepare, submit, success, d
   }
 
   return { f, formError, fe, saving, shown, open, save }
+}
+
+// The stores and products a form picks from: loadChoices() (a form's prepare) fetches both; with activeOnly the
+// products taken off sale are left out.
+export function useChoices({ activeOnly = false } = {}) {
+  const stores = ref([])
+  const products = ref([])
+
+  async function loadChoices() {
+    const [s, p] = await Promise.all([allStores(), listAll('/admin/products')])
+    stores.value = s
+    products.value = activeOnly ? p.filter((x) => x.active !== false) : p
+  }
+
+  return { stores, products, loadChoices }
+}
+
+// A record looked up by the id typed into `id`: find() asks fetchOne(encoded id) and puts the answer in `found`,
+// or its error (or `emptyMessage` when no id was typed) in `error`; `loading` while it asks.
+export function useLookup(fetchOne, emptyMessage) {
+  const id = ref('')
+  const found = ref(null)
+  const error = ref('')
+  const loading = ref(false)
+
+  async function find() {
+    error.value = ''
+    found.value = null
+    const key = id.value.trim()
+    if (!key) {
+      error.value = emptyMessage
+      return
+    }
+    loading.value = true
+    try {
+      found.value = await fetchOne(encodeURIComponent(key))
+    } catch (e) {
+      error.value = errorText(e)
+    } finally {
+      loading.value = false
+    }
+  }
+
+  return { id, found, error, loading, find }
 }
