@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StrictInt, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, StrictInt
 
-from storeloop.domain.clock import parse_rfc3339
 from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.coupons import CouponTemplateOut, Id, Rfc3339, unique_values
+from storeloop.schemas.types import ends_after_start
 
 CampaignStatus = Literal["draft", "scheduled", "live", "paused", "ended", "cancelled"]
 
@@ -31,13 +31,7 @@ class CreateCampaignRequest(RequestModel):
                                           description="claims/s expected at the start: the claim path is pre-warmed "
                                                       "for it (docs/capacity.md)")
 
-    @field_validator("ends_at")
-    @classmethod
-    def _after_start(cls, v: str, info: ValidationInfo) -> str:
-        starts_at = info.data.get("starts_at")
-        if starts_at is not None and parse_rfc3339(v) <= parse_rfc3339(starts_at):
-            raise ValueError("must be after starts_at")
-        return v
+    _window = ends_after_start()
 
 
 class TemplateReport(Model):

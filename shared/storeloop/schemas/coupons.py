@@ -15,11 +15,10 @@ from pydantic import (
     model_serializer,
 )
 
-from storeloop.domain.clock import parse_rfc3339
 from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.sources import SourceIn
 from storeloop.schemas.stores import ID_PATTERN
-from storeloop.schemas.types import MAX_FEN, BoundedDatetime
+from storeloop.schemas.types import MAX_FEN, BoundedDatetime, ends_after_start
 
 MAX_STOCK = 100_000_000
 SKU_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -52,13 +51,7 @@ class FixedValidity(RequestModel):
     starts_at: Rfc3339
     ends_at: Rfc3339
 
-    @field_validator("ends_at")
-    @classmethod
-    def _after_start(cls, v: str, info: ValidationInfo) -> str:
-        starts_at = info.data.get("starts_at")
-        if starts_at is not None and parse_rfc3339(v) <= parse_rfc3339(starts_at):
-            raise ValueError("must be after starts_at")
-        return v
+    _window = ends_after_start()
 
 
 class RelativeValidity(RequestModel):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field
 
-from storeloop.domain.clock import parse_rfc3339
 from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.coupons import Id, Rfc3339, unique_values
 from storeloop.schemas.products import SKU_PATTERN
 from storeloop.schemas.stores import ID_PATTERN
+from storeloop.schemas.types import ends_after_start
 
 MAX_STOCK = 1_000_000
 
@@ -27,13 +27,7 @@ class CreateFlashSaleRequest(RequestModel):
                                           description="orders/s expected at the start: the order path is pre-warmed "
                                                       "for it (docs/capacity.md)")
 
-    @field_validator("ends_at")
-    @classmethod
-    def _after_start(cls, v: str, info: ValidationInfo) -> str:
-        starts_at = info.data.get("starts_at")
-        if starts_at is not None and parse_rfc3339(v) <= parse_rfc3339(starts_at):
-            raise ValueError("must be after starts_at")
-        return v
+    _window = ends_after_start()
 
 
 class FlashSaleOrderRequest(RequestModel):

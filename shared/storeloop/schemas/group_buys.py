@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field
 
-from storeloop.domain.clock import parse_rfc3339
 from storeloop.schemas import Model, RequestModel
 from storeloop.schemas.coupons import Id, Rfc3339, unique_values
 from storeloop.schemas.orders import OrderOut, PaymentParams
 from storeloop.schemas.products import SKU_PATTERN
 from storeloop.schemas.stores import ID_PATTERN
+from storeloop.schemas.types import ends_after_start
 
 
 class CreateGroupBuyRequest(RequestModel):
@@ -23,13 +23,7 @@ class CreateGroupBuyRequest(RequestModel):
     starts_at: Rfc3339
     ends_at: Rfc3339
 
-    @field_validator("ends_at")
-    @classmethod
-    def _after_start(cls, v: str, info: ValidationInfo) -> str:
-        starts_at = info.data.get("starts_at")
-        if starts_at is not None and parse_rfc3339(v) <= parse_rfc3339(starts_at):
-            raise ValueError("must be after starts_at")
-        return v
+    _window = ends_after_start()
 
 
 class GroupBuyOut(Model):

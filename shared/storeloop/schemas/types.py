@@ -11,9 +11,9 @@ The list parameters of a paginated route are `storeloop.api.pagination.LimitQuer
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from storeloop.domain.clock import MAX_YEAR, MIN_YEAR, parse_date, parse_rfc3339, to_rfc3339
 
@@ -44,3 +44,16 @@ BoundedDate = Annotated[str, AfterValidator(_date), Field(
     description=f"YYYY-MM-DD, years {MIN_YEAR}-{MAX_YEAR}")]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False), AfterValidator(lambda v: round(v, 7))]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False), AfterValidator(lambda v: round(v, 7))]
+
+
+def _ends_after_start(v: str, info: ValidationInfo) -> str:
+    starts_at = info.data.get("starts_at")
+    if starts_at is not None and parse_rfc3339(v) <= parse_rfc3339(starts_at):
+        raise ValueError("must be after starts_at")
+    return v
+
+
+def ends_after_start() -> Any:
+    """A window's `ends_at` after its `starts_at` (declared first): in a model, `_window = ends_after_start()`."""
+    return field_validator("ends_at")(_ends_after_start)
+
