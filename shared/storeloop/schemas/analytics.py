@@ -47,32 +47,16 @@ class CampaignAnalyticsOut(Model):
     by_source: list[CampaignSourceOut] = Field(default_factory=list, description="issue 9: the funnel by source")
 
 
-class StoreDayOut(Model):
-    date: str = Field(description="YYYY-MM-DD, China Standard Time")
-    visits: int = Field(description="appointments of that day checked in")
-    redemptions: int = Field(description="coupons redeemed that day, net of reversals")
-    orders: int = Field(description="online orders paid and till sales that day")
-    revenue_fen: int = Field(description="paid that day, less refunds completed that day")
-    new_members: int
-    refunds: int
-    # issue 10: the campaign kinds, per store day
-    groups_opened: int = Field(default=0, description="group buy groups opened at this store")
-    groups_formed: int = Field(default=0, description="groups that formed (every member paid in time)")
-    groups_failed: int = Field(default=0, description="groups that failed and were refunded")
-    flash_units: int = Field(default=0, description="flash-sale units paid for, less those refunded")
-    flash_revenue_fen: int = Field(default=0, description="what flash-sale orders paid, less refunds")
-    rewards_redeemed: int = Field(default=0, description="points-mall rewards redeemed for this store")
-    points_spent: int = Field(default=0, description="points those redemptions spent")
-
-
 class StoreTotalsOut(Model):
-    visits: int
-    redemptions: int
-    orders: int
-    revenue_fen: int
+    """A store's counters over the range (`totals`); each day of `days` has the same ones for that day."""
+
+    visits: int = Field(description="appointments checked in")
+    redemptions: int = Field(description="coupons redeemed, net of reversals")
+    orders: int = Field(description="online orders paid and till sales")
+    revenue_fen: int = Field(description="paid, less refunds completed")
     new_members: int
     refunds: int
-    # issue 10: the campaign kinds, per store day
+    # issue 10: the campaign kinds
     groups_opened: int = Field(default=0, description="group buy groups opened at this store")
     groups_formed: int = Field(default=0, description="groups that formed (every member paid in time)")
     groups_failed: int = Field(default=0, description="groups that failed and were refunded")
@@ -80,6 +64,10 @@ class StoreTotalsOut(Model):
     flash_revenue_fen: int = Field(default=0, description="what flash-sale orders paid, less refunds")
     rewards_redeemed: int = Field(default=0, description="points-mall rewards redeemed for this store")
     points_spent: int = Field(default=0, description="points those redemptions spent")
+
+
+class StoreDayOut(StoreTotalsOut):
+    date: str = Field(description="YYYY-MM-DD, China Standard Time")
 
 
 class StoreAnalyticsOut(Model):
