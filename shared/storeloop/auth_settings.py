@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from storeloop.settings_source import Kept, SettingsError, env_values, read_secrets
 
-DEFAULT_REGION = "ap-east-1"  # as Settings.region
-MIN_KEY_CHARS = 32  # as Settings.token_signing_key
-DEFAULT_TTL_SECONDS = 300  # as Settings.secrets_ttl_seconds
+# Settings (settings.py) takes these three from here, so the two readers cannot disagree.
+DEFAULT_REGION = "ap-east-1"
+MIN_KEY_CHARS = 32
+DEFAULT_TTL_SECONDS = 300
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import time
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from storeloop import auth_settings
 from storeloop.settings_source import Kept, SettingsError, env_values, read_secrets
 
 __all__ = ["Settings", "SettingsError", "get_settings", "load_settings", "reset_settings"]
@@ -25,17 +26,18 @@ class Settings(BaseModel):
     model_config = {"frozen": True}
 
     stage: str = "local"
-    region: str = "ap-east-1"
+    region: str = auth_settings.DEFAULT_REGION
     table_name: str
     idempotency_table_name: str
     dynamodb_endpoint: str | None = None
 
     # secrets: Secrets Manager in AWS (the JSON secrets SECRET_ARNS names), plain env locally
-    token_signing_key: str = Field(min_length=32)
+    token_signing_key: str = Field(min_length=auth_settings.MIN_KEY_CHARS)
     data_key: str = Field(min_length=32, description="secret the AES-256-GCM key for fields at rest derives from")
     wechat_app_secret: str = ""
 
-    secrets_ttl_seconds: int = Field(default=300, ge=1)  # how long read secrets are kept before a new read
+    # how long read secrets are kept before a new read
+    secrets_ttl_seconds: int = Field(default=auth_settings.DEFAULT_TTL_SECONDS, ge=1)
     token_ttl_seconds: int = 7200
     qr_ttl_seconds: int = 60
     member_code_ttl_seconds: int = 120
@@ -142,7 +144,5 @@ def get_settings() -> Settings:
 
 def reset_settings() -> None:
     """Forget the cached settings (the local cloud and tests change the environment between stacks)."""
-    from storeloop import auth_settings
-
     _kept.reset()
     auth_settings.reset()
